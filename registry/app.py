@@ -1,0 +1,47 @@
+"""The application factory: one configuration, one storage, one set of metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from registry import config as config_module
+from registry.config import Config
+from registry.errors import http_exception_response
+from registry.metrics import Metrics
+from registry.middleware import RequestMiddleware
+from registry.referrers import Referrers
+from registry.routes import ROUTES
+from storage.driver import StorageDriver
+from storage.factory import create_driver
+from storage.layout import RegistryStore
+
+
+def create_app(config: Config | None = None, driver: StorageDriver | None = None) -> Starlette:
+    config = config or config_module.load()
+    driver = driver or create_driver(config.storage)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await driver.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_exception_response},
+        middleware=[Middleware(RequestMiddleware, metrics=metrics, access=config.log.access)],
+    )
+    store = RegistryStore(driver)
+    app.state.config = config
+    app.state.store = store
+    app.state.metrics = metrics
+    app.state.referrers = Referrers(store)
+    return app

@@ -1,0 +1,60 @@
+"""The `modelyard` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from importlib.metadata import version
+
+from registry import config as config_module
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from registry.app import create_app
+
+    try:
+        config = config_module.load(args.config or os.environ.get("MODELYARD_CONFIG"))
+    except config_module.ConfigError as exc:
+        print(f"modelyard: {exc}", file=sys.stderr)
+        return 2
+    host, port = config.listen()
+    host = args.host or host
+    port = args.port or port
+    logging.basicConfig(
+        level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        timeout_keep_alive=30,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelyard", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"modelyard {version('modelyard')}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the registry server")
+    serve.add_argument("--config", "-c", help="YAML configuration file (or MODELYARD_CONFIG)")
+    serve.add_argument("--host", help="address to bind (default from config, 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port to bind (default from config, 5000)")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

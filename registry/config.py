@@ -1,0 +1,200 @@
+"""One typed configuration, loaded once: YAML file, then environment overrides.
+
+The `storage:` section has the shape of a registry:2 `config.yml`, so a registry:2 sidecar
+configuration (and its `REGISTRY_STORAGE_*` variables) works unchanged. Every leaf can be
+overridden with `MODELYARD_<SECTION>_<KEY>`, for example `MODELYARD_HTTP_PORT=5001` or
+`MODELYARD_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DRIVERS = ("filesystem", "s3", "inmemory")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = "0.0.0.0"
+    port: int = 5000
+    #: registry:2 style listen address, e.g. ":5000" or "127.0.0.1:5000"; wins when set
+    addr: str = ""
+
+
+@dataclass(frozen=True)
+class FilesystemConfig:
+    rootdirectory: Path = Path("./data")
+
+
+@dataclass(frozen=True)
+class S3Config:
+    bucket: str = ""
+    region: str = "us-east-1"
+    regionendpoint: str = ""
+    accesskey: str = ""
+    secretkey: str = ""
+    rootdirectory: str = ""
+    chunksize: int = 10 << 20
+    encrypt: bool = False
+    secure: bool = True
+    forcepathstyle: bool = True
+    storageclass: str = "STANDARD"
+
+
+@dataclass(frozen=True)
+class DeleteConfig:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    driver: str = "filesystem"
+    filesystem: FilesystemConfig = field(default_factory=FilesystemConfig)
+    s3: S3Config = field(default_factory=S3Config)
+    delete: DeleteConfig = field(default_factory=DeleteConfig)
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    manifest_max_bytes: int = 4 << 20
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "info"
+    access: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    http: HttpConfig = field(default_factory=HttpConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def listen(self) -> tuple[str, int]:
+        """Host and port to bind, from `http.addr` when set, else `http.host`/`http.port`."""
+        if not self.http.addr:
+            return self.http.host, self.http.port
+        host, _, port = self.http.addr.rpartition(":")
+        try:
+            return host or "0.0.0.0", int(port)
+        except ValueError:
+            raise ConfigError(f"http.addr: invalid listen address {self.http.addr!r}") from None
+
+
+def _convert(value: Any, kind: Any, key: str) -> Any:
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping")
+        return _build(kind, value, key)
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return lowered in ("true", "1", "yes", "on")
+            return bool(value)
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if kind is Path:
+            return Path(str(value))
+        return str(value)
+    except ValueError:
+        raise ConfigError(f"{key}: invalid value {value!r}") from None
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for item in dataclasses.fields(cls):
+        if item.name in data:
+            kwargs[item.name] = _convert(data[item.name], hints[item.name], prefix + item.name)
+    return cls(**kwargs)
+
+
+def _leaves(cls: type[Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    hints = typing.get_type_hints(cls)
+    found = []
+    for item in dataclasses.fields(cls):
+        kind = hints[item.name]
+        path = (*prefix, item.name)
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            found.extend(_leaves(kind, path))
+        elif not isinstance(kind, types.UnionType):
+            found.append((path, kind))
+    return found
+
+
+def _set(tree: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = value
+
+
+def _driver_of(storage: Mapping[str, Any]) -> str:
+    if "driver" in storage:
+        return str(storage["driver"])
+    named = [name for name in DRIVERS if name in storage]
+    if len(named) > 1:
+        raise ConfigError(f"storage: more than one driver configured: {', '.join(named)}")
+    return named[0] if named else "filesystem"
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the YAML file (if any), apply environment overrides, and validate."""
+    environ = os.environ if environ is None else environ
+    tree: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        tree = loaded
+    if environ.get("REGISTRY_STORAGE"):
+        _set(tree, ("storage", "driver"), environ["REGISTRY_STORAGE"])
+    for leaf, _ in _leaves(Config):
+        for prefix in ("REGISTRY_", "MODELYARD_"):
+            if prefix == "REGISTRY_" and leaf[0] != "storage" and leaf != ("http", "addr"):
+                continue
+            value = environ.get(prefix + "_".join(leaf).upper())
+            if value is not None:
+                _set(tree, leaf, value)
+    storage = tree.get("storage") or {}
+    if not isinstance(storage, dict):
+        raise ConfigError("storage: expected a mapping")
+    storage["driver"] = _driver_of(storage)
+    tree["storage"] = storage
+    config: Config = _build(Config, tree, "")
+    if config.storage.driver not in DRIVERS:
+        raise ConfigError(f"storage.driver: unknown driver {config.storage.driver!r}")
+    if config.storage.driver == "s3" and not config.storage.s3.bucket:
+        raise ConfigError("storage.s3.bucket: required for the s3 driver")
+    if config.limits.manifest_max_bytes <= 0:
+        raise ConfigError("limits.manifest_max_bytes: must be positive")
+    config.listen()
+    return config

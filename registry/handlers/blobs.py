@@ -1,0 +1,63 @@
+"""Blobs: `GET|HEAD|DELETE /v2/<name>/blobs/<digest>`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from registry.errors import UNSUPPORTED, RegistryError
+from registry.handlers import params
+from registry.handlers.ranges import parse_range
+
+OCTET_STREAM = "application/octet-stream"
+
+
+async def _limited(chunks: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
+    remaining = length
+    async for chunk in chunks:
+        if len(chunk) >= remaining:
+            yield chunk[:remaining]
+            return
+        remaining -= len(chunk)
+        yield chunk
+
+
+async def get_blob(request: Request) -> Response:
+    name = params.repository(request)
+    digest = params.digest(request.path_params["digest"])
+    blobs = params.store(request).blobs
+    size = await blobs.size_in(name, digest)
+    headers = {
+        "Docker-Content-Digest": str(digest),
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{digest}"',
+    }
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(size)
+        return Response(status_code=200, headers=headers, media_type=OCTET_STREAM)
+    span = parse_range(request.headers.get("range"), size)
+    if span is not None:
+        start, end = span
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        headers["Content-Length"] = str(end - start + 1)
+        body = _limited(blobs.reader(digest, start), end - start + 1)
+        return StreamingResponse(body, 206, headers=headers, media_type=OCTET_STREAM)
+    redirect = await blobs.redirect_url(digest, "GET")
+    if redirect is not None:
+        return RedirectResponse(redirect, 307, headers=headers)
+    local = blobs.local_path(digest)
+    if local is not None:
+        return FileResponse(local, headers=headers, media_type=OCTET_STREAM)
+    headers["Content-Length"] = str(size)
+    return StreamingResponse(blobs.reader(digest), headers=headers, media_type=OCTET_STREAM)
+
+
+async def delete_blob(request: Request) -> Response:
+    name = params.repository(request)
+    digest = params.digest(request.path_params["digest"])
+    if not request.app.state.config.storage.delete.enabled:
+        raise RegistryError(UNSUPPORTED, {"reason": "deletes are disabled"})
+    await params.store(request).blobs.unlink(name, digest)
+    return Response(status_code=202, headers={"Content-Length": "0"})

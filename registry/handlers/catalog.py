@@ -1,0 +1,16 @@
+"""`GET /v2/_catalog`: repository names, paginated like the tags list."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from registry.handlers import params
+from storage.repositories import repository_names
+
+
+async def catalog(request: Request) -> Response:
+    limit, last = params.page(request)
+    names = await repository_names(params.store(request).driver)
+    chosen, headers = params.paginate(names, limit, last, "/v2/_catalog")
+    return JSONResponse({"repositories": chosen}, headers=headers)

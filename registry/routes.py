@@ -1,0 +1,33 @@
+"""The route table: every endpoint of the registry in one place."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
+
+NAME = "/v2/{name:path}"
+UPLOAD = NAME + "/blobs/uploads/{upload_id}"
+BLOB = NAME + "/blobs/{digest}"
+MANIFEST = NAME + "/manifests/{reference}"
+
+ROUTES = [
+    Route("/v2/", base.version_check, methods=["GET"]),
+    Route("/v2/_catalog", catalog.catalog, methods=["GET"]),
+    Route(NAME + "/blobs/uploads/", uploads.start_upload, methods=["POST"]),
+    Route(NAME + "/blobs/uploads", uploads.start_upload, methods=["POST"]),
+    Route(UPLOAD, uploads.upload_status, methods=["GET"]),
+    Route(UPLOAD, uploads.patch_upload, methods=["PATCH"]),
+    Route(UPLOAD, uploads.finish_upload, methods=["PUT"]),
+    Route(UPLOAD, uploads.cancel_upload, methods=["DELETE"]),
+    Route(BLOB, blobs.get_blob, methods=["GET", "HEAD"]),
+    Route(BLOB, blobs.delete_blob, methods=["DELETE"]),
+    Route(MANIFEST, manifests.get_manifest, methods=["GET", "HEAD"]),
+    Route(MANIFEST, manifests.put_manifest, methods=["PUT"]),
+    Route(MANIFEST, manifests.delete_manifest, methods=["DELETE"]),
+    Route(NAME + "/tags/list", tags.list_tags, methods=["GET"]),
+    Route(NAME + "/referrers/{digest}", referrers.list_referrers, methods=["GET"]),
+    Route("/healthz", ops.healthz, methods=["GET"]),
+    Route("/readyz", ops.readyz, methods=["GET"]),
+    Route("/metrics", ops.metrics, methods=["GET"]),
+]

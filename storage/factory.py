@@ -1,0 +1,16 @@
+"""Build the storage driver named by the configuration."""
+
+from __future__ import annotations
+
+from registry.config import ConfigError, StorageConfig
+from storage.driver import StorageDriver
+from storage.filesystem import FilesystemDriver
+from storage.inmemory import InMemoryDriver
+
+
+def create_driver(config: StorageConfig) -> StorageDriver:
+    if config.driver == "filesystem":
+        return FilesystemDriver(config.filesystem.rootdirectory)
+    if config.driver == "inmemory":
+        return InMemoryDriver()
+    raise ConfigError(f"storage.driver: the {config.driver!r} driver is not available")
