@@ -52,6 +52,11 @@ class S3Config:
     secure: bool = True
     forcepathstyle: bool = True
     storageclass: str = "STANDARD"
+    #: answer blob GETs with a redirect to a presigned S3 URL (HEAD never redirects)
+    redirect: bool = False
+    redirectexpiry: int = 1200
+    maxconcurrency: int = 32
+    maxretries: int = 8
 
 
 @dataclass(frozen=True)

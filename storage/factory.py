@@ -6,6 +6,7 @@ from registry.config import ConfigError, StorageConfig
 from storage.driver import StorageDriver
 from storage.filesystem import FilesystemDriver
 from storage.inmemory import InMemoryDriver
+from storage.s3 import S3Driver
 
 
 def create_driver(config: StorageConfig) -> StorageDriver:
@@ -13,4 +14,6 @@ def create_driver(config: StorageConfig) -> StorageDriver:
         return FilesystemDriver(config.filesystem.rootdirectory)
     if config.driver == "inmemory":
         return InMemoryDriver()
+    if config.driver == "s3":
+        return S3Driver(config.s3)
     raise ConfigError(f"storage.driver: the {config.driver!r} driver is not available")

@@ -155,6 +155,7 @@ class FilesystemDriver:
         return await to_thread.run_sync(self._list, path, self._full(path))
 
     def _move(self, src: Path, dst: Path) -> None:
+        src.lstat()  # a missing source must not leave the destination's folders behind
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dst)
         _fsync_dir(dst.parent)
@@ -162,7 +163,7 @@ class FilesystemDriver:
     async def move(self, src: str, dst: str) -> None:
         try:
             await to_thread.run_sync(self._move, self._full(src), self._full(dst))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise PathNotFound(src) from None
 
     def _delete(self, full: Path) -> None:
@@ -181,6 +182,8 @@ class FilesystemDriver:
         """Every file and folder under `path`, depth first, in lexical order."""
         full = self._full(path)
         if not await to_thread.run_sync(full.is_dir):
+            if path == "/":
+                return  # an empty store, as `list("/")` reports it
             raise PathNotFound(path)
         async for info in self._walk(path):
             yield info

@@ -125,7 +125,8 @@ class InMemoryDriver:
 
     async def walk(self, path: str) -> AsyncIterator[FileInfo]:
         """Every file and folder under `path`, depth first, in lexical order."""
-        if not self._is_dir(path):
+        check_path(path)
+        if path != "/" and not self._is_dir(path):
             raise PathNotFound(path)
         for child in self._children(path):
             info = await self.stat(child)

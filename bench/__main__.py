@@ -1,0 +1,86 @@
+"""`python -m bench`: Modelyard against registry:2, same machine, storage and client, one run.
+
+Prints a table of medians with min-max spread and the ratio modelyard / registry2, and
+writes the same as JSON with --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import runner
+from bench.loadgen import pick_tool
+from bench.settings import Settings
+from bench.units import GIB, format_size, parse_size
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=GIB,
+        help="blob size of the push/GET scenarios "
+        "(default 1GiB; the peak-RSS scenario uses 4x this)",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="repetitions per scenario (3)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="every scenario once on tiny sizes (CI)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="SCENARIO",
+        help="run only this scenario (repeatable, or comma-separated); 'capacity' runs the "
+        "harness ceiling check",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per req/s measurement (10)"
+    )
+    parser.add_argument(
+        "--load-tool", choices=["auto", "hey", "ab"], default="auto", help="req/s tool (auto)"
+    )
+    parser.add_argument("--workdir", type=Path, help="folder for temp files (default: $TMPDIR)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    return parser
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    only = [name for item in args.only or [] for name in item.split(",") if name] or None
+    workdir = Path(tempfile.mkdtemp(prefix="modelyard-bench-", dir=args.workdir))
+    settings = Settings.make(
+        workdir, pick_tool(args.load_tool), args.size, args.runs, args.smoke, args.duration
+    )
+    _log(
+        f"bench: size {format_size(settings.size)}, runs {settings.runs}, "
+        f"tool {settings.load_tool}, smoke {settings.smoke}, in {workdir}"
+    )
+    started = time.perf_counter()
+    try:
+        results = runner.run(settings, only, _log)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results.meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    print(results.table())
+    if args.json:
+        results.write_json(args.json)
+        _log(f"bench: wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

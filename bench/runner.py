@@ -1,0 +1,125 @@
+"""Runs the chosen scenarios against both servers and gathers the results."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+import psutil
+
+from bench import capacity
+from bench.report import Results
+from bench.scenarios import SCENARIOS, Scenario
+from bench.servers import SERVERS, ServerName, running
+from bench.settings import Settings
+from bench.units import format_size
+
+Log = Callable[[str], None]
+
+
+def _tool_version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "not installed"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
+
+
+def _package(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def meta(settings: Settings, names: list[str]) -> dict[str, object]:
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / (1 << 30), 1),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "load_average": list(psutil.getloadavg()),
+        },
+        "versions": {
+            "modelyard": _package("modelyard"),
+            "uvicorn": _package("uvicorn"),
+            "starlette": _package("starlette"),
+            "uvloop": _package("uvloop"),
+            "httptools": _package("httptools"),
+            "registry2": _tool_version(["docker-registry", "--version"]),
+            "skopeo": _tool_version(["skopeo", "--version"]),
+            "load_tool": settings.load_tool,
+        },
+        "settings": {
+            "size": settings.size,
+            "size_text": format_size(settings.size),
+            "runs": settings.runs,
+            "smoke": settings.smoke,
+            "chunk": settings.chunk,
+            "rss_size": settings.rss_size,
+            "req_duration_s": settings.duration,
+            "req_count": settings.requests if settings.duration is None else None,
+            "concurrency": settings.concurrency,
+            "layer_sizes": list(settings.layer_sizes),
+            "scenarios": names,
+        },
+    }
+
+
+def _order(run: int) -> tuple[ServerName, ...]:
+    """Alternate which server goes first, so neither always meets a warmer (or busier) box."""
+    return SERVERS if run % 2 == 0 else tuple(reversed(SERVERS))
+
+
+def run_scenario(scenario: Scenario, settings: Settings, results: Results, log: Log) -> None:
+    with running(settings.workdir / "servers" / scenario.name) as servers:
+        for server in servers.values():
+            scenario.setup(server)
+        try:
+            for run in range(settings.runs):
+                scenario.before_run(run)
+                for name in _order(run):
+                    samples = scenario.measure(servers[name], run)
+                    for metric in scenario.metrics:
+                        results.add(metric, name, samples[metric.name])
+                    summary = ", ".join(
+                        f"{m.name} {samples[m.name].value:.1f} {m.unit}" for m in scenario.metrics
+                    )
+                    log(f"  run {run + 1}/{settings.runs} {name:9} {summary}")
+                scenario.after_run(run)
+        finally:
+            scenario.teardown()
+
+
+def selected(only: list[str] | None) -> tuple[list[type[Scenario]], bool]:
+    """Scenario classes named in `only` (scenario or metric names), and whether to run the
+    harness-capacity baseline."""
+    if not only:
+        return list(SCENARIOS), True
+    known = {s.name for s in SCENARIOS} | {m.name for s in SCENARIOS for m in s.metrics}
+    unknown = set(only) - known - {"capacity"}
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(known)}")
+    chosen = [s for s in SCENARIOS if s.name in only or any(m.name in only for m in s.metrics)]
+    return chosen, "capacity" in only
+
+
+def run(settings: Settings, only: list[str] | None, log: Log) -> Results:
+    chosen, with_capacity = selected(only)
+    results = Results(meta(settings, [s.name for s in chosen]))
+    if with_capacity:
+        log("capacity: the harness against trivial servers")
+        results.capacity = capacity.measure(settings)
+        for c in results.capacity:
+            log(f"  {c.name}: {c.median:,.1f} {c.unit}")
+    for cls in chosen:
+        log(f"{cls.name}:")
+        run_scenario(cls(settings), settings, results, log)
+    return results

@@ -1,0 +1,464 @@
+"""S3 driver: the registry:2 layout in a bucket, on boto3 run in worker threads.
+
+Keys have no leading slash and live under the configured root directory, exactly as the
+registry:2 S3 driver writes them. One boto3 client is shared by the process and the number of
+calls in flight is bounded. Writers are multipart uploads that any process can reopen with
+`append=True`; the object appears only when `commit` completes it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from anyio import CapacityLimiter, to_thread
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from registry.config import S3Config
+from storage.driver import FileInfo, check_path
+from storage.errors import BackendError, InvalidOffset, PathNotFound
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ListObjectsV2OutputTypeDef
+
+T = TypeVar("T")
+MIN_PART_SIZE = 5 << 20
+MAX_COPY_SIZE = 5 << 30
+READ_CHUNK = 1 << 20
+DELETE_BATCH = 1000
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchUpload"}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3Driver:
+    name = "s3"
+    min_chunk_size = MIN_PART_SIZE
+
+    def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
+        self.config = config
+        self.bucket = config.bucket
+        self.root = config.rootdirectory.strip("/")
+        self.chunk_size = max(config.chunksize, MIN_PART_SIZE)
+        self.redirect_expiry = config.redirectexpiry if config.redirect else 0
+        self._limiter = CapacityLimiter(config.maxconcurrency)
+        self.client: S3Client = client or self._client(config)
+
+    @staticmethod
+    def _client(config: S3Config) -> S3Client:
+        boto_config = BotoConfig(
+            region_name=config.region,
+            retries={"max_attempts": config.maxretries, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=config.maxconcurrency,
+            s3={"addressing_style": "path" if config.forcepathstyle else "auto"},
+        )
+        endpoint = config.regionendpoint or None
+        if endpoint and "://" not in endpoint:
+            endpoint = f"{'https' if config.secure else 'http'}://{endpoint}"
+        session = boto3.session.Session(
+            aws_access_key_id=config.accesskey or None,
+            aws_secret_access_key=config.secretkey or None,
+            region_name=config.region,
+        )
+        client: S3Client = session.client("s3", endpoint_url=endpoint, config=boto_config)
+        return client
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def key(self, path: str) -> str:
+        check_path(path)
+        if path == "/":
+            return f"{self.root}/" if self.root else ""
+        return f"{self.root}{path}" if self.root else path[1:]
+
+    def _dir_prefix(self, path: str) -> str:
+        key = self.key(path)
+        return key if key == "" or key.endswith("/") else key + "/"
+
+    def _path(self, key: str) -> str:
+        return "/" + (key[len(self.root) + 1 :] if self.root else key)
+
+    async def call(self, path: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run one boto3 call in a worker thread; map its failures to storage errors."""
+
+        def run() -> T:
+            return fn(**kwargs)
+
+        try:
+            return await to_thread.run_sync(run, limiter=self._limiter)
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND:
+                raise PathNotFound(path) from None
+            raise BackendError(path, f"s3 {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise BackendError(path, f"s3 {exc}") from exc
+
+    def _put_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"StorageClass": self.config.storageclass}
+        if self.config.encrypt:
+            args["ServerSideEncryption"] = "AES256"
+        return args
+
+    # -- whole objects ---------------------------------------------------------------------
+
+    async def get_content(self, path: str) -> bytes:
+        key = self.key(path)
+
+        def get() -> bytes:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+        return await self.call(path, get)
+
+    async def put_content(self, path: str, data: bytes) -> None:
+        await self.call(
+            path,
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=self.key(path),
+            Body=data,
+            ContentType="application/octet-stream",
+            **self._put_args(),
+        )
+
+    async def reader(self, path: str, offset: int = 0) -> AsyncIterator[bytes]:
+        info = await self.stat(path)
+        if info.is_dir:
+            raise PathNotFound(path)
+        if offset < 0 or offset > info.size:
+            raise InvalidOffset(path)
+        if offset == info.size:
+            return
+        response = await self.call(
+            path,
+            self.client.get_object,
+            Bucket=self.bucket,
+            Key=self.key(path),
+            Range=f"bytes={offset}-",
+        )
+        body = response["Body"]
+        try:
+            while chunk := await self.call(path, body.read, amt=READ_CHUNK):
+                yield chunk
+        finally:
+            body.close()
+
+    async def writer(self, path: str, append: bool = False) -> S3Writer:
+        key = self.key(path)
+        if not append:
+            return S3Writer(self, path, key, None, [], 0)
+        uploads = await self.call(
+            path, self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=key
+        )
+        mine = [u for u in uploads.get("Uploads", []) if u.get("Key") == key]
+        if mine:
+            latest = max(mine, key=lambda u: u["Initiated"])
+            parts = await self._parts(path, key, latest["UploadId"])
+            return S3Writer(self, path, key, latest["UploadId"], parts, sum(p[2] for p in parts))
+        try:
+            info = await self.stat(path)
+        except PathNotFound:
+            return S3Writer(self, path, key, None, [], 0)
+        writer = S3Writer(self, path, key, None, [], 0)
+        await writer.adopt_object(info.size)
+        return writer
+
+    async def _parts(self, path: str, key: str, upload_id: str) -> list[tuple[int, str, int]]:
+        parts: list[tuple[int, str, int]] = []
+        marker = 0
+        while True:
+            page = await self.call(
+                path,
+                self.client.list_parts,
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumberMarker=marker,
+            )
+            parts.extend((p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", []))
+            if not page.get("IsTruncated"):
+                return parts
+            marker = page["NextPartNumberMarker"]
+
+    # -- metadata and listings -------------------------------------------------------------
+
+    async def stat(self, path: str) -> FileInfo:
+        key = self.key(path)
+        if path != "/":
+            try:
+                head = await self.call(path, self.client.head_object, Bucket=self.bucket, Key=key)
+            except PathNotFound:
+                pass
+            else:
+                mtime = head["LastModified"].timestamp()
+                return FileInfo(path, head["ContentLength"], mtime, False)
+        page = await self.call(
+            path,
+            self.client.list_objects_v2,
+            Bucket=self.bucket,
+            Prefix=self._dir_prefix(path),
+            MaxKeys=1,
+        )
+        if page.get("KeyCount", 0) == 0:
+            raise PathNotFound(path)
+        return FileInfo(path, 0, page["Contents"][0]["LastModified"].timestamp(), True)
+
+    async def _pages(self, path: str, **kwargs: Any) -> AsyncIterator[ListObjectsV2OutputTypeDef]:
+        token: str | None = None
+        while True:
+            args = dict(kwargs, Bucket=self.bucket, Prefix=self._dir_prefix(path))
+            if token:
+                args["ContinuationToken"] = token
+            page = await self.call(path, self.client.list_objects_v2, **args)
+            yield page
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    async def _children(self, path: str) -> builtins.list[FileInfo]:
+        found = []
+        async for page in self._pages(path, Delimiter="/"):
+            for prefix in page.get("CommonPrefixes", []):
+                found.append(FileInfo(self._path(prefix["Prefix"].rstrip("/")), 0, 0.0, True))
+            for item in page.get("Contents", []):
+                found.append(
+                    FileInfo(
+                        self._path(item["Key"]),
+                        item["Size"],
+                        item["LastModified"].timestamp(),
+                        False,
+                    )
+                )
+        return sorted(found, key=lambda info: info.path)
+
+    async def list(self, path: str) -> builtins.list[str]:
+        children = await self._children(path)
+        if not children and path != "/":
+            raise PathNotFound(path)
+        return [info.path for info in children]
+
+    async def walk(self, path: str) -> AsyncIterator[FileInfo]:
+        """Every file and folder under `path`, depth first, in lexical order."""
+        children = await self._children(path)
+        if not children:
+            raise PathNotFound(path)
+        async for info in self._walk(children):
+            yield info
+
+    async def _walk(self, children: builtins.list[FileInfo]) -> AsyncIterator[FileInfo]:
+        for info in children:
+            yield info
+            if info.is_dir:
+                async for below in self._walk(await self._children(info.path)):
+                    yield below
+
+    # -- changes ---------------------------------------------------------------------------
+
+    async def move(self, src: str, dst: str) -> None:
+        info = await self.stat(src)
+        if info.is_dir:
+            raise PathNotFound(src)
+        source = {"Bucket": self.bucket, "Key": self.key(src)}
+        if info.size <= MAX_COPY_SIZE:
+            await self.call(
+                src,
+                self.client.copy_object,
+                Bucket=self.bucket,
+                Key=self.key(dst),
+                CopySource=source,
+                **self._put_args(),
+            )
+        else:
+            transfer = TransferConfig(
+                multipart_threshold=MAX_COPY_SIZE, multipart_chunksize=1 << 30, use_threads=False
+            )
+            await self.call(
+                src,
+                self.client.copy,
+                CopySource=source,
+                Bucket=self.bucket,
+                Key=self.key(dst),
+                ExtraArgs=self._put_args(),
+                Config=transfer,
+            )
+        await self.call(src, self.client.delete_object, Bucket=self.bucket, Key=self.key(src))
+
+    async def delete(self, path: str) -> None:
+        keys: builtins.list[str] = []
+        if path != "/":
+            try:
+                await self.call(
+                    path, self.client.head_object, Bucket=self.bucket, Key=self.key(path)
+                )
+                keys.append(self.key(path))
+            except PathNotFound:
+                pass
+        async for page in self._pages(path):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        if not keys:
+            raise PathNotFound(path)
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
+            response = await self.call(
+                path,
+                self.client.delete_objects,
+                Bucket=self.bucket,
+                Delete={"Objects": batch, "Quiet": True},
+            )
+            if response.get("Errors"):
+                raise BackendError(path, f"s3 delete failed: {response['Errors'][0]}")
+
+    async def redirect_url(self, path: str, method: str) -> str | None:
+        if not self.redirect_expiry or method != "GET":
+            return None
+        return await self.call(
+            path,
+            self.client.generate_presigned_url,
+            ClientMethod="get_object",
+            Params={"Bucket": self.bucket, "Key": self.key(path)},
+            ExpiresIn=self.redirect_expiry,
+        )
+
+    def local_path(self, path: str) -> Path | None:
+        return None
+
+    async def close(self) -> None:
+        await to_thread.run_sync(self.client.close)
+
+
+class S3Writer:
+    """A multipart upload. Parts are at least `MIN_PART_SIZE` except the last one.
+
+    `close` uploads what is buffered so another process can continue with `append=True`.
+    A reopened upload whose last part is too small is completed into the object and restarted
+    with that object as its first part (copied server-side, or re-read when under 5 MiB), as
+    the registry:2 driver does.
+    """
+
+    def __init__(
+        self,
+        driver: S3Driver,
+        path: str,
+        key: str,
+        upload_id: str | None,
+        parts: list[tuple[int, str, int]],
+        size: int,
+    ) -> None:
+        self._driver = driver
+        self._path = path
+        self._key = key
+        self._upload_id = upload_id
+        self._parts = parts
+        self._buffer = bytearray()
+        self._size = size
+        self._done = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def _call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        return await self._driver.call(
+            self._path, fn, Bucket=self._driver.bucket, Key=self._key, **kwargs
+        )
+
+    async def _start(self) -> str:
+        if self._upload_id is None:
+            response = await self._call(
+                self._driver.client.create_multipart_upload, **self._driver._put_args()
+            )
+            self._upload_id = response["UploadId"]
+        return self._upload_id
+
+    async def adopt_object(self, size: int) -> None:
+        """Continue from a complete object at the key: it becomes the first bytes."""
+        if size >= MIN_PART_SIZE:
+            upload_id = await self._start()
+            copied = await self._call(
+                self._driver.client.upload_part_copy,
+                UploadId=upload_id,
+                PartNumber=1,
+                CopySource={"Bucket": self._driver.bucket, "Key": self._key},
+            )
+            self._parts = [(1, copied["CopyPartResult"]["ETag"], size)]
+        else:
+            self._buffer = bytearray(await self._driver.get_content(self._path))
+            self._parts = []
+        self._size = size
+
+    async def _fix_small_tail(self) -> None:
+        if not self._parts or self._parts[-1][2] >= MIN_PART_SIZE:
+            return
+        await self._complete()
+        self._upload_id = None
+        await self.adopt_object(sum(part[2] for part in self._parts))
+
+    async def _upload_part(self, data: bytes) -> None:
+        upload_id = await self._start()
+        number = self._parts[-1][0] + 1 if self._parts else 1
+        response = await self._call(
+            self._driver.client.upload_part, UploadId=upload_id, PartNumber=number, Body=data
+        )
+        self._parts.append((number, response["ETag"], len(data)))
+
+    async def write(self, data: bytes) -> int:
+        if self._done:
+            raise BackendError(self._path, "writer is closed")
+        await self._fix_small_tail()
+        self._buffer += data
+        self._size += len(data)
+        while len(self._buffer) >= self._driver.chunk_size:
+            part = bytes(self._buffer[: self._driver.chunk_size])
+            del self._buffer[: self._driver.chunk_size]
+            await self._upload_part(part)
+        return len(data)
+
+    async def _complete(self) -> None:
+        await self._call(
+            self._driver.client.complete_multipart_upload,
+            UploadId=self._upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": etag} for n, etag, _ in self._parts]
+            },
+        )
+
+    async def commit(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._upload_id is None:
+            await self._driver.put_content(self._path, bytes(self._buffer))
+            return
+        if self._buffer or not self._parts:
+            await self._upload_part(bytes(self._buffer))
+        self._buffer = bytearray()
+        await self._complete()
+
+    async def cancel(self) -> None:
+        self._done = True
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            with contextlib.suppress(PathNotFound):
+                await self._call(
+                    self._driver.client.abort_multipart_upload, UploadId=self._upload_id
+                )
+        with contextlib.suppress(PathNotFound):
+            await self._call(self._driver.client.delete_object)
+
+    async def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._buffer:
+            await self._upload_part(bytes(self._buffer))
+            self._buffer = bytearray()
