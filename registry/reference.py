@@ -11,8 +11,8 @@ _TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 
 
 def is_valid_name(name: str) -> bool:
-    return len(name) <= MAX_NAME_LENGTH and _NAME.match(name) is not None
+    return len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(name) is not None
 
 
 def is_valid_tag(tag: str) -> bool:
-    return _TAG.match(tag) is not None
+    return _TAG.fullmatch(tag) is not None

@@ -27,7 +27,8 @@ async def repository_names(driver: StorageDriver) -> list[str]:
 
 
 async def exists(driver: StorageDriver, name: str) -> bool:
+    """True for a repository the catalog lists; not for a mere parent folder of one."""
     try:
-        return (await driver.stat(paths.repository(name))).is_dir
+        return (await driver.stat(paths.manifests(name))).is_dir
     except PathNotFound:
         return False

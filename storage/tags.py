@@ -36,8 +36,8 @@ class TagStore:
         try:
             children = await self.driver.list(paths.tags(name))
         except PathNotFound:
-            try:
-                await self.driver.stat(paths.repository(name))
+            try:  # a repository has `_manifests` (as the catalog says); a parent folder has not
+                await self.driver.stat(paths.manifests(name))
             except PathNotFound:
                 raise RepositoryUnknown(name) from None
             return []

@@ -93,7 +93,7 @@ class UploadStore:
         return upload_id
 
     async def _check(self, name: str, upload_id: str) -> None:
-        if not _UPLOAD_ID.match(upload_id):
+        if not _UPLOAD_ID.fullmatch(upload_id):
             raise UploadUnknown(upload_id)
         try:
             await self.driver.stat(paths.upload_started_at(name, upload_id))

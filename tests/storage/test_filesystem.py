@@ -124,6 +124,8 @@ def _kill_during_put(root: Path, path: str, size: int) -> Path:
     """
     directory = root / path.lstrip("/").rsplit("/", 1)[0]
     name = path.rsplit("/", 1)[1]
+    final = directory / name
+    final_before = final.stat().st_size if final.exists() else None
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(root), path, str(size)],
         cwd=REPO_ROOT,
@@ -138,6 +140,8 @@ def _kill_during_put(root: Path, path: str, size: int) -> Path:
         while temp is None:
             assert time.monotonic() < deadline, "the child never started its temp file"
             assert child.poll() is None, "the child exited before it could be killed"
+            final_now = final.stat().st_size if final.exists() else None
+            assert final_now == final_before, "the final path was written in place"
             for candidate in temp_files(directory):
                 match = TEMP_NAME.match(candidate)
                 if match and match["name"] == name:
@@ -204,9 +208,9 @@ async def test_registry_layout_on_disk(fs_driver: FilesystemDriver) -> None:
     tag = v2 / "repositories/library/model/_manifests/tags/v1"
     assert (tag / "current/link").read_bytes() == str(digest).encode()
     assert (tag / f"index/sha256/{digest.hex}/link").read_bytes() == str(digest).encode()
-    assert fs_driver.local_path(f"/docker/registry/v2/blobs/sha256/{digest.hex[:2]}/{digest.hex}/data") == (
-        v2 / f"blobs/sha256/{digest.hex[:2]}/{digest.hex}/data"
-    )
+    assert fs_driver.local_path(
+        f"/docker/registry/v2/blobs/sha256/{digest.hex[:2]}/{digest.hex}/data"
+    ) == (v2 / f"blobs/sha256/{digest.hex[:2]}/{digest.hex}/data")
 
 
 async def test_reads_a_tree_written_by_someone_else(fs_driver: FilesystemDriver) -> None:
