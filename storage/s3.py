@@ -2,8 +2,10 @@
 
 Keys have no leading slash and live under the configured root directory, exactly as the
 registry:2 S3 driver writes them. One boto3 client is shared by the process and the number of
-calls in flight is bounded. Writers are multipart uploads that any process can reopen with
-`append=True`; the object appears only when `commit` completes it.
+calls in flight is bounded. Writers are multipart uploads (parts of `chunksize`, at least
+5 MiB); closing one completes it, so any process can read the bytes or append to them.
+Abandoned multipart uploads (a process killed mid-write) hold no visible data; a bucket
+lifecycle rule `AbortIncompleteMultipartUpload` reclaims their space.
 """
 
 from __future__ import annotations
@@ -154,41 +156,15 @@ class S3Driver:
             body.close()
 
     async def writer(self, path: str, append: bool = False) -> S3Writer:
-        key = self.key(path)
-        if not append:
-            return S3Writer(self, path, key, None, [], 0)
-        uploads = await self.call(
-            path, self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=key
-        )
-        mine = [u for u in uploads.get("Uploads", []) if u.get("Key") == key]
-        if mine:
-            latest = max(mine, key=lambda u: u["Initiated"])
-            parts = await self._parts(path, key, latest["UploadId"])
-            return S3Writer(self, path, key, latest["UploadId"], parts, sum(p[2] for p in parts))
-        try:
-            info = await self.stat(path)
-        except PathNotFound:
-            return S3Writer(self, path, key, None, [], 0)
-        writer = S3Writer(self, path, key, None, [], 0)
-        await writer.adopt_object(info.size)
-        return writer
-
-    async def _parts(self, path: str, key: str, upload_id: str) -> list[tuple[int, str, int]]:
-        parts: list[tuple[int, str, int]] = []
-        marker = 0
-        while True:
-            page = await self.call(
-                path,
-                self.client.list_parts,
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumberMarker=marker,
-            )
-            parts.extend((p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", []))
-            if not page.get("IsTruncated"):
-                return parts
-            marker = page["NextPartNumberMarker"]
+        size = 0
+        if append:
+            try:
+                info = await self.stat(path)
+            except PathNotFound:
+                info = None
+            if info is not None and not info.is_dir:
+                size = info.size
+        return S3Writer(self, path, self.key(path), size)
 
     # -- metadata and listings -------------------------------------------------------------
 
@@ -250,7 +226,7 @@ class S3Driver:
     async def walk(self, path: str) -> AsyncIterator[FileInfo]:
         """Every file and folder under `path`, depth first, in lexical order."""
         children = await self._children(path)
-        if not children:
+        if not children and path != "/":
             raise PathNotFound(path)
         async for info in self._walk(children):
             yield info
@@ -337,30 +313,25 @@ class S3Driver:
 
 
 class S3Writer:
-    """A multipart upload. Parts are at least `MIN_PART_SIZE` except the last one.
+    """Bytes appended to an object, through a multipart upload of parts >= `MIN_PART_SIZE`.
 
-    `close` uploads what is buffered so another process can continue with `append=True`.
-    A reopened upload whose last part is too small is completed into the object and restarted
-    with that object as its first part (copied server-side, or re-read when under 5 MiB), as
-    the registry:2 driver does.
+    Both `close` and `commit` complete the upload, so what was written is an ordinary object
+    that any process can read (to hash it) or continue with `append=True`. Continuing an
+    object starts a new multipart upload whose first part is the object itself, copied on the
+    server side (or re-read when it is under the 5 MiB part minimum). Until then readers see
+    the previous object whole: never a partial write.
     """
 
-    def __init__(
-        self,
-        driver: S3Driver,
-        path: str,
-        key: str,
-        upload_id: str | None,
-        parts: list[tuple[int, str, int]],
-        size: int,
-    ) -> None:
+    def __init__(self, driver: S3Driver, path: str, key: str, size: int) -> None:
         self._driver = driver
         self._path = path
         self._key = key
-        self._upload_id = upload_id
-        self._parts = parts
-        self._buffer = bytearray()
+        self._existing = size
         self._size = size
+        self._upload_id: str | None = None
+        self._parts: list[tuple[int, str]] = []
+        self._buffer = bytearray()
+        self._started = False
         self._done = False
 
     @property
@@ -372,7 +343,7 @@ class S3Writer:
             self._path, fn, Bucket=self._driver.bucket, Key=self._key, **kwargs
         )
 
-    async def _start(self) -> str:
+    async def _multipart(self) -> str:
         if self._upload_id is None:
             response = await self._call(
                 self._driver.client.create_multipart_upload, **self._driver._put_args()
@@ -380,69 +351,68 @@ class S3Writer:
             self._upload_id = response["UploadId"]
         return self._upload_id
 
-    async def adopt_object(self, size: int) -> None:
-        """Continue from a complete object at the key: it becomes the first bytes."""
-        if size >= MIN_PART_SIZE:
-            upload_id = await self._start()
+    async def _begin(self) -> None:
+        """On the first write, make the existing object the first bytes of the new one."""
+        self._started = True
+        if self._existing >= MIN_PART_SIZE:
+            upload_id = await self._multipart()
             copied = await self._call(
                 self._driver.client.upload_part_copy,
                 UploadId=upload_id,
                 PartNumber=1,
                 CopySource={"Bucket": self._driver.bucket, "Key": self._key},
             )
-            self._parts = [(1, copied["CopyPartResult"]["ETag"], size)]
-        else:
+            self._parts = [(1, copied["CopyPartResult"]["ETag"])]
+        elif self._existing:
             self._buffer = bytearray(await self._driver.get_content(self._path))
-            self._parts = []
-        self._size = size
-
-    async def _fix_small_tail(self) -> None:
-        if not self._parts or self._parts[-1][2] >= MIN_PART_SIZE:
-            return
-        await self._complete()
-        self._upload_id = None
-        await self.adopt_object(sum(part[2] for part in self._parts))
 
     async def _upload_part(self, data: bytes) -> None:
-        upload_id = await self._start()
-        number = self._parts[-1][0] + 1 if self._parts else 1
+        upload_id = await self._multipart()
+        number = len(self._parts) + 1
         response = await self._call(
             self._driver.client.upload_part, UploadId=upload_id, PartNumber=number, Body=data
         )
-        self._parts.append((number, response["ETag"], len(data)))
+        self._parts.append((number, response["ETag"]))
 
     async def write(self, data: bytes) -> int:
         if self._done:
             raise BackendError(self._path, "writer is closed")
-        await self._fix_small_tail()
+        if not self._started:
+            await self._begin()
         self._buffer += data
         self._size += len(data)
-        while len(self._buffer) >= self._driver.chunk_size:
-            part = bytes(self._buffer[: self._driver.chunk_size])
-            del self._buffer[: self._driver.chunk_size]
+        chunk = self._driver.chunk_size
+        while len(self._buffer) >= chunk:
+            part = bytes(self._buffer[:chunk])
+            del self._buffer[:chunk]
             await self._upload_part(part)
         return len(data)
 
-    async def _complete(self) -> None:
-        await self._call(
-            self._driver.client.complete_multipart_upload,
-            UploadId=self._upload_id,
-            MultipartUpload={
-                "Parts": [{"PartNumber": n, "ETag": etag} for n, etag, _ in self._parts]
-            },
-        )
-
-    async def commit(self) -> None:
+    async def _finish(self) -> None:
         if self._done:
             return
         self._done = True
+        if not self._started:
+            if self._size == 0:
+                await self._driver.put_content(self._path, b"")
+            return
         if self._upload_id is None:
             await self._driver.put_content(self._path, bytes(self._buffer))
-            return
-        if self._buffer or not self._parts:
-            await self._upload_part(bytes(self._buffer))
+        else:
+            if self._buffer:
+                await self._upload_part(bytes(self._buffer))
+            await self._call(
+                self._driver.client.complete_multipart_upload,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in self._parts]},
+            )
         self._buffer = bytearray()
-        await self._complete()
+
+    async def commit(self) -> None:
+        await self._finish()
+
+    async def close(self) -> None:
+        await self._finish()
 
     async def cancel(self) -> None:
         self._done = True
@@ -454,11 +424,3 @@ class S3Writer:
                 )
         with contextlib.suppress(PathNotFound):
             await self._call(self._driver.client.delete_object)
-
-    async def close(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        if self._buffer:
-            await self._upload_part(bytes(self._buffer))
-            self._buffer = bytearray()

@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from registry.config import S3Config
 from storage.driver import StorageDriver
 from storage.filesystem import FilesystemDriver
 from storage.inmemory import InMemoryDriver
 from storage.layout import RegistryStore
+from storage.s3 import S3Driver
+from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,33 @@ def _filesystem_reopen(driver: StorageDriver) -> StorageDriver:
     return FilesystemDriver(driver.root)
 
 
+def s3_config(server: S3Server, bucket: str, **overrides: Any) -> S3Config:
+    return S3Config(
+        bucket=bucket,
+        region=REGION,
+        regionendpoint=server.endpoint,
+        accesskey=ACCESS_KEY,
+        secretkey=SECRET_KEY,
+        rootdirectory="/registry-root",
+        chunksize=5 << 20,
+        **overrides,
+    )
+
+
+def _s3(request: pytest.FixtureRequest, tmp_path: Path) -> StorageDriver:
+    server: S3Server = request.getfixturevalue("s3_server")
+    return S3Driver(s3_config(server, server.new_bucket()))
+
+
+def _s3_reopen(driver: StorageDriver) -> StorageDriver:
+    assert isinstance(driver, S3Driver)
+    return S3Driver(driver.config)
+
+
 DRIVER_FACTORIES: list[DriverFactory] = [
     DriverFactory("inmemory", _inmemory, _inmemory_reopen),
     DriverFactory("filesystem", _filesystem, _filesystem_reopen, has_local_path=True),
+    DriverFactory("s3", _s3, _s3_reopen),
 ]
 
 

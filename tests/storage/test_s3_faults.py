@@ -75,9 +75,9 @@ async def test_a_part_that_never_uploads_commits_nothing(s3_server: S3Server, pr
         await store.driver.stat(paths.blob_data(digest))
 
 
-async def test_failed_commit_leaves_no_blob(s3_server: S3Server, proxy: FaultProxy):
+async def test_failed_publish_leaves_no_blob(s3_server: S3Server, proxy: FaultProxy):
     def rule(method: str, path: str, query: str) -> int | None:
-        return 503 if method == "POST" and "uploadId=" in query else None
+        return 503 if method == "PUT" and "/blobs/" in path else None
 
     store = RegistryStore(_driver(proxy.endpoint, s3_server.new_bucket(), retries=2))
     data = b"\x02" * (7 << 20)
