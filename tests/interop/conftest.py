@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.interop import helpers
 from tests.interop.helpers import OciImage, ServerProcess
 
-ServerFactory = Callable[[Path], ServerProcess]
+ServerFactory = Callable[..., ServerProcess]
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def _servers() -> Iterator[list[ServerProcess]]:
 def start_modelyard(tmp_path: Path, _servers: list[ServerProcess]) -> ServerFactory:
     """Start `modelyard serve` over a given root directory; stopped after the test."""
 
-    def start(root: Path) -> ServerProcess:
-        server = helpers.start_modelyard(root, tmp_path / "servers")
+    def start(root: Path, storage: dict[str, Any] | None = None) -> ServerProcess:
+        server = helpers.start_modelyard(root, tmp_path / "servers", storage)
         _servers.append(server)
         return server
 
@@ -44,8 +45,8 @@ def start_modelyard(tmp_path: Path, _servers: list[ServerProcess]) -> ServerFact
 def start_docker_registry(tmp_path: Path, _servers: list[ServerProcess]) -> ServerFactory:
     """Start registry:2 (`docker-registry serve`) over a given root; stopped after the test."""
 
-    def start(root: Path) -> ServerProcess:
-        server = helpers.start_docker_registry(root, tmp_path / "servers")
+    def start(root: Path, storage: dict[str, Any] | None = None) -> ServerProcess:
+        server = helpers.start_docker_registry(root, tmp_path / "servers", storage)
         _servers.append(server)
         return server
 

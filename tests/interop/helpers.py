@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -155,8 +156,19 @@ def _wait_ready(server: ServerProcess) -> None:
         time.sleep(0.05)
 
 
-def start_modelyard(root: Path, workdir: Path) -> ServerProcess:
-    """`modelyard serve` in its own process on a free loopback port over `root`."""
+def filesystem_storage(root: Path) -> dict[str, Any]:
+    """The `storage:` section (same shape for both servers) of a folder."""
+    return {"filesystem": {"rootdirectory": str(root)}, "delete": {"enabled": True}}
+
+
+def start_modelyard(
+    root: Path, workdir: Path, storage: dict[str, Any] | None = None
+) -> ServerProcess:
+    """`modelyard serve` in its own process on a free loopback port over `root`.
+
+    `storage` replaces the filesystem section, e.g. with an `s3:` one; `root` is then only
+    where the server's files are kept.
+    """
     if not MODELYARD.exists():
         pytest.fail(f"{MODELYARD} is missing: pip install -e '.[test]' in the virtualenv")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -166,10 +178,7 @@ def start_modelyard(root: Path, workdir: Path) -> ServerProcess:
     config.write_text(
         json.dumps(
             {
-                "storage": {
-                    "filesystem": {"rootdirectory": str(root)},
-                    "delete": {"enabled": True},
-                },
+                "storage": storage or filesystem_storage(root),
                 "log": {"access": False, "level": "info"},
             }
         )
@@ -195,7 +204,9 @@ def start_modelyard(root: Path, workdir: Path) -> ServerProcess:
     return server
 
 
-def start_docker_registry(root: Path, workdir: Path) -> ServerProcess:
+def start_docker_registry(
+    root: Path, workdir: Path, storage: dict[str, Any] | None = None
+) -> ServerProcess:
     """The Debian `docker-registry` (registry:2) on a free loopback port over `root`."""
     binary = require_tool("docker-registry")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -207,17 +218,18 @@ def start_docker_registry(root: Path, workdir: Path) -> ServerProcess:
             {
                 "version": 0.1,
                 "log": {"level": "info", "accesslog": {"disabled": True}},
-                "storage": {
-                    "filesystem": {"rootdirectory": str(root)},
-                    "delete": {"enabled": True},
-                },
+                "storage": storage or filesystem_storage(root),
                 "http": {"addr": f"127.0.0.1:{port}"},
             },
             indent=2,
         )
     )
     log_path = workdir / f"registry2-{port}.log"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("REGISTRY_") and key != "AWS_CA_BUNDLE"
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [binary, "serve", config], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
