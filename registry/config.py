@@ -107,7 +107,7 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
             value = {}
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key}: expected a mapping")
-        return _build(kind, value, key)
+        return _build(kind, value, f"{key}.")
     try:
         if kind is bool:
             if isinstance(value, str):

@@ -120,4 +120,7 @@ async def http_exception_response(request: Request, exc: Exception) -> Response:
     code = UNSUPPORTED if status == 405 else ErrorCode("NOT_FOUND", 404, "unknown endpoint")
     if status not in (404, 405):
         code = UNKNOWN
-    return error_response(RegistryError(code, {"path": request.url.path}, status=status))
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    return error_response(
+        RegistryError(code, {"path": request.url.path}, status=status, headers=headers)
+    )

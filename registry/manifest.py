@@ -16,6 +16,7 @@ IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 SUPPORTED_TYPES = IMAGE_TYPES | INDEX_TYPES
 _GENERIC_TYPES = frozenset({"", "application/json", "application/octet-stream"})
+_DOCKER_TYPES = frozenset({DOCKER_MANIFEST, DOCKER_LIST})
 
 
 class ManifestInvalid(ValueError):
@@ -127,6 +128,9 @@ def _media_type(body: dict[str, Any], content_type: str | None) -> str:
         media_type = OCI_INDEX if "manifests" in body else OCI_MANIFEST
     if media_type not in SUPPORTED_TYPES:
         raise ManifestInvalid(f"unsupported manifest media type {media_type!r}")
+    if not declared and media_type in _DOCKER_TYPES:
+        # stored bytes are all there is: GET could not tell them from an OCI manifest
+        raise ManifestInvalid(f"mediaType is required for {media_type}")
     return media_type
 
 
