@@ -7,6 +7,7 @@ writes the same as JSON with --json.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     results.meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    results.meta["machine"]["load_average_end"] = list(os.getloadavg())
     print(results.table())
     if args.json:
         results.write_json(args.json)

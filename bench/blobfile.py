@@ -53,6 +53,8 @@ class BlobFile:
                 handle.write(block)
                 written += count
                 index += 1
+            handle.flush()
+            os.fsync(handle.fileno())  # no writeback of it competing with the timed transfer
         return cls(path, size, f"sha256:{hasher.hexdigest()}")
 
     def remove(self) -> None:

@@ -1,7 +1,7 @@
 """Fixtures of the registry API tests: the app over every local storage driver.
 
 `client` talks to `create_app(config, driver)` through httpx's ASGI transport. The driver is
-parametrised over the in-memory and the filesystem driver, so every API test runs on both.
+parametrised over the in-memory, filesystem and S3 drivers, so every API test runs on each.
 `make_client` builds further clients, e.g. over a changed configuration or a faulty driver.
 """
 
@@ -19,22 +19,27 @@ from registry.config import Config, load
 from storage.driver import StorageDriver
 from storage.filesystem import FilesystemDriver
 from storage.inmemory import InMemoryDriver
+from storage.s3 import S3Driver
+from tests.support.s3server import S3Server, s3_config
 
 BASE_URL = "http://registry.test"
 
 MakeClient = Callable[..., httpx.AsyncClient]
 
 
-@pytest.fixture(params=["inmemory", "filesystem"])
+@pytest.fixture(params=["inmemory", "filesystem", "s3"])
 def driver_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
 
 
 @pytest.fixture
-def driver(driver_name: str, tmp_path: Path) -> StorageDriver:
+def driver(driver_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> StorageDriver:
     if driver_name == "inmemory":
         return InMemoryDriver()
+    if driver_name == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        return S3Driver(s3_config(server, server.new_bucket()))
     # the root does not exist yet: the server must create folders on demand
     return FilesystemDriver(tmp_path / "storage-root")
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from registry.config import S3Config
 from storage.driver import StorageDriver
 from storage.filesystem import FilesystemDriver
 from storage.inmemory import InMemoryDriver
 from storage.layout import RegistryStore
 from storage.s3 import S3Driver
-from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from tests.support.s3server import S3Server, s3_config
 
 
 @dataclass(frozen=True)
@@ -55,19 +53,6 @@ def _filesystem(request: pytest.FixtureRequest, tmp_path: Path) -> StorageDriver
 def _filesystem_reopen(driver: StorageDriver) -> StorageDriver:
     assert isinstance(driver, FilesystemDriver)
     return FilesystemDriver(driver.root)
-
-
-def s3_config(server: S3Server, bucket: str, **overrides: Any) -> S3Config:
-    return S3Config(
-        bucket=bucket,
-        region=REGION,
-        regionendpoint=server.endpoint,
-        accesskey=ACCESS_KEY,
-        secretkey=SECRET_KEY,
-        rootdirectory="/registry-root",
-        chunksize=5 << 20,
-        **overrides,
-    )
 
 
 def _s3(request: pytest.FixtureRequest, tmp_path: Path) -> StorageDriver:

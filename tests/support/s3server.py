@@ -12,10 +12,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import httpx
 import pytest
+
+from registry.config import S3Config
 
 ACCESS_KEY = "modelyard-test"
 SECRET_KEY = "modelyard-test-secret"
@@ -77,3 +80,18 @@ def running_s3() -> Iterator[S3Server]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def s3_config(server: S3Server, bucket: str, **overrides: Any) -> S3Config:
+    """Driver configuration for a bucket of the test server."""
+    settings: dict[str, Any] = {
+        "bucket": bucket,
+        "region": REGION,
+        "regionendpoint": server.endpoint,
+        "accesskey": ACCESS_KEY,
+        "secretkey": SECRET_KEY,
+        "rootdirectory": "/registry-root",
+        "chunksize": 5 << 20,
+    }
+    settings.update(overrides)
+    return S3Config(**settings)

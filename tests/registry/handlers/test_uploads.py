@@ -37,24 +37,21 @@ async def assert_no_blob(client: httpx.AsyncClient, name: str, digest: str) -> N
     assert_error(await client.get(f"/v2/{name}/blobs/{digest}"), 404, "BLOB_UNKNOWN")
 
 
-def assert_no_upload_left(driver: StorageDriver, name: str) -> None:
-    if isinstance(driver, FilesystemDriver):
-        uploads = Path(driver.root) / f"docker/registry/v2/repositories/{name}/_uploads"
-        assert not uploads.exists() or list(uploads.iterdir()) == []
-        blobs = Path(driver.root) / "docker/registry/v2/blobs"
-        assert not blobs.exists() or [p for p in blobs.rglob("data")] == []
-    else:
-        assert [path for path in driver.files if "/_uploads/" in path] == []  # type: ignore[attr-defined]
+async def assert_no_upload_left(driver: StorageDriver, name: str) -> None:
+    """No upload state of `name` and no blob data anywhere, whatever the driver."""
+    left = [info.path async for info in driver.walk("/") if not info.is_dir]
+    assert [path for path in left if f"/repositories/{name}/_uploads/" in path] == []
+    assert [path for path in left if "/docker/registry/v2/blobs/" in path] == []
 
 
-async def test_start_upload(client: httpx.AsyncClient) -> None:
+async def test_start_upload(client: httpx.AsyncClient, driver: StorageDriver) -> None:
     response = await client.post("/v2/repo/blobs/uploads/")
     assert response.status_code == 202
     upload_id = response.headers["docker-upload-uuid"]
     assert UUID.match(upload_id)
     assert response.headers["location"] == f"/v2/repo/blobs/uploads/{upload_id}"
     assert response.headers["range"] == "0-0"
-    assert response.headers["oci-chunk-min-length"] == "1"
+    assert response.headers["oci-chunk-min-length"] == str(driver.min_chunk_size)
     assert response.headers["content-length"] == "0"
 
 
@@ -113,7 +110,7 @@ async def test_monolithic_post_digest_mismatch(
     assert_error(response, 400, "DIGEST_INVALID")
     await assert_no_blob(client, "repo", wrong)
     await assert_no_blob(client, "repo", digest_of(DATA))
-    assert_no_upload_left(driver, "repo")
+    await assert_no_upload_left(driver, "repo")
 
 
 @pytest.mark.parametrize("digest", ["sha256:short", "md5:" + "0" * 32, "garbage", "sha256:"])
@@ -122,7 +119,7 @@ async def test_monolithic_post_bad_digest(
 ) -> None:
     response = await client.post("/v2/repo/blobs/uploads/", params={"digest": digest}, content=DATA)
     assert_error(response, 400, "DIGEST_INVALID")
-    assert_no_upload_left(driver, "repo")
+    await assert_no_upload_left(driver, "repo")
 
 
 async def test_post_with_empty_digest_parameter(client: httpx.AsyncClient) -> None:
@@ -434,7 +431,7 @@ async def test_put_digest_mismatch(client: httpx.AsyncClient, driver: StorageDri
     assert_error(response, 400, "DIGEST_INVALID")
     await assert_no_blob(client, "repo", wrong)
     await assert_no_blob(client, "repo", digest_of(DATA))
-    assert_no_upload_left(driver, "repo")
+    await assert_no_upload_left(driver, "repo")
     # the failed session is gone
     assert_error(await client.get(location), 404, "BLOB_UPLOAD_UNKNOWN")
 
@@ -447,7 +444,7 @@ async def test_put_digest_mismatch_with_final_chunk(
     response = await client.put(location, params={"digest": wrong}, content=DATA)
     assert_error(response, 400, "DIGEST_INVALID")
     await assert_no_blob(client, "repo", digest_of(DATA))
-    assert_no_upload_left(driver, "repo")
+    await assert_no_upload_left(driver, "repo")
 
 
 async def test_cancel_upload(client: httpx.AsyncClient, driver: StorageDriver) -> None:
@@ -462,7 +459,7 @@ async def test_cancel_upload(client: httpx.AsyncClient, driver: StorageDriver) -
         await client.put(location, params={"digest": digest_of(DATA)}), 404, "BLOB_UPLOAD_UNKNOWN"
     )
     assert_error(await client.delete(location), 404, "BLOB_UPLOAD_UNKNOWN")
-    assert_no_upload_left(driver, "repo")
+    await assert_no_upload_left(driver, "repo")
 
 
 async def test_finished_upload_is_gone(client: httpx.AsyncClient, driver: StorageDriver) -> None:
