@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,3 +46,9 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.metrics = metrics
     app.state.referrers = Referrers(store)
     return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for servers that import the app by name: configuration from `MODELYARD_CONFIG`
+    (a YAML file) and the `MODELYARD_*` variables."""
+    return create_app(config_module.load(os.environ.get("MODELYARD_CONFIG") or None))

@@ -12,29 +12,19 @@ from registry import config as config_module
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from registry.serve import serve
 
-    from registry.app import create_app
-
+    config_path = args.config or os.environ.get("MODELYARD_CONFIG") or None
     try:
-        config = config_module.load(args.config or os.environ.get("MODELYARD_CONFIG"))
+        config = config_module.load(config_path)
     except config_module.ConfigError as exc:
         print(f"modelyard: {exc}", file=sys.stderr)
         return 2
     host, port = config.listen()
-    host = args.host or host
-    port = args.port or port
     logging.basicConfig(
         level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        create_app(config),
-        host=host,
-        port=port,
-        access_log=False,
-        log_config=None,
-        timeout_keep_alive=30,
-    )
+    serve(config, config_path, args.host or host, args.port or port)
     return 0
 
 

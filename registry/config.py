@@ -26,10 +26,15 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message says which key and why."""
 
 
+SERVERS = ("granian", "uvicorn")
+
+
 @dataclass(frozen=True)
 class HttpConfig:
     host: str = "0.0.0.0"
     port: int = 5000
+    #: ASGI server: granian (sends blob files zero-copy) or uvicorn
+    server: str = "granian"
     #: registry:2 style listen address, e.g. ":5000" or "127.0.0.1:5000"; wins when set
     addr: str = ""
 
@@ -37,6 +42,9 @@ class HttpConfig:
 @dataclass(frozen=True)
 class FilesystemConfig:
     rootdirectory: Path = Path("./data")
+    #: read links, manifests and stats on the event loop (fast on local disks); turn off on
+    #: network filesystems whose calls can stall
+    inlinemetadata: bool = True
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,8 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         raise ConfigError(f"storage.driver: unknown driver {config.storage.driver!r}")
     if config.storage.driver == "s3" and not config.storage.s3.bucket:
         raise ConfigError("storage.s3.bucket: required for the s3 driver")
+    if config.http.server not in SERVERS:
+        raise ConfigError(f"http.server: one of {', '.join(SERVERS)}, not {config.http.server!r}")
     if config.limits.manifest_max_bytes <= 0:
         raise ConfigError("limits.manifest_max_bytes: must be positive")
     config.listen()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -34,7 +34,7 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = _header(scope, b"x-request-id") or os.urandom(8).hex()
         state: dict[str, Any] = {"status": 0, "bytes_in": 0, "bytes_out": 0, "started": False}
         started = time.perf_counter()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,9 +12,39 @@ from storage.driver import StorageDriver
 from storage.errors import BlobUnknown, DigestMismatch, PathNotFound
 
 
+class _ContentCache:
+    """Bytes of small blobs (manifests) by digest, least recently used out first.
+
+    Content addressed by digest never changes, so a cached copy is never wrong; whether a
+    repository may still read it is decided by its links, which are always read from storage.
+    """
+
+    def __init__(self, max_bytes: int = 32 << 20, max_entry: int = 256 << 10) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry = max_entry
+        self._entries: OrderedDict[Digest, bytes] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, digest: Digest) -> bytes | None:
+        data = self._entries.get(digest)
+        if data is not None:
+            self._entries.move_to_end(digest)
+        return data
+
+    def put(self, digest: Digest, data: bytes) -> None:
+        if len(data) > self.max_entry or digest in self._entries:
+            return
+        self._entries[digest] = data
+        self._bytes += len(data)
+        while self._bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= len(evicted)
+
+
 class BlobStore:
     def __init__(self, driver: StorageDriver) -> None:
         self.driver = driver
+        self._small = _ContentCache()
 
     async def size(self, digest: Digest) -> int:
         """Size of the stored blob, whichever repository it belongs to."""
@@ -61,12 +92,18 @@ class BlobStore:
         if Digest.of(data, digest.algorithm) != digest:
             raise DigestMismatch(digest)
         await self.driver.put_content(paths.blob_data(digest), data)
+        self._small.put(digest, data)
 
     async def get(self, digest: Digest) -> bytes:
+        cached = self._small.get(digest)
+        if cached is not None:
+            return cached
         try:
-            return await self.driver.get_content(paths.blob_data(digest))
+            data = await self.driver.get_content(paths.blob_data(digest))
         except PathNotFound:
             raise BlobUnknown(digest) from None
+        self._small.put(digest, data)
+        return data
 
     def reader(self, digest: Digest, offset: int = 0) -> AsyncIterator[bytes]:
         return self.driver.reader(paths.blob_data(digest), offset)

@@ -11,7 +11,7 @@ from storage.s3 import S3Driver
 
 def create_driver(config: StorageConfig) -> StorageDriver:
     if config.driver == "filesystem":
-        return FilesystemDriver(config.filesystem.rootdirectory)
+        return FilesystemDriver(config.filesystem.rootdirectory, config.filesystem.inlinemetadata)
     if config.driver == "inmemory":
         return InMemoryDriver()
     if config.driver == "s3":

@@ -30,7 +30,7 @@ class InMemoryWriter:
     def size(self) -> int:
         return len(self._file.data)
 
-    async def write(self, data: bytes) -> int:
+    async def write(self, data: bytes | bytearray) -> int:
         self._file.data += data
         self._file.mtime = time.time()
         return len(data)

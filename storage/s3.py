@@ -374,7 +374,7 @@ class S3Writer:
         )
         self._parts.append((number, response["ETag"]))
 
-    async def write(self, data: bytes) -> int:
+    async def write(self, data: bytes | bytearray) -> int:
         if self._done:
             raise BackendError(self._path, "writer is closed")
         if not self._started:

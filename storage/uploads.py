@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterable
 from datetime import UTC, datetime
 
+import anyio
 from anyio import to_thread
 
 from registry.digest import DEFAULT_ALGORITHM, Digest, Hasher
@@ -54,29 +55,59 @@ class _HasherCache:
         self._entries.pop(key, None)
 
 
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+async def _flush(writer: FileWriter, hasher: Hasher, data: bytearray) -> None:
+    """Hash and write one batch at once: both release the GIL, so they share the cores."""
+    async with anyio.create_task_group() as group:
+        group.start_soon(to_thread.run_sync, hasher.update, data)
+        await writer.write(data)
+
+
 async def _write_batches(
     writer: FileWriter, hasher: Hasher, body: AsyncIterable[bytes], limit: int | None
 ) -> int:
-    """Copy `body` into `writer`, hashing as it goes, in bounded batches. Returns bytes written."""
+    """Copy `body` into `writer`, hashing as it goes. Returns the bytes written.
+
+    Bytes are gathered in batches; while one batch is hashed and written, the next one is
+    received. At most two batches are in memory, whatever the size of the body.
+    """
     written = 0
     batch = bytearray()
+    try:
+        async with anyio.create_task_group() as group:
+            previous: anyio.Event | None = None
 
-    async def flush(data: bytearray) -> None:
-        await to_thread.run_sync(hasher.update, data)
-        await writer.write(bytes(data))
+            async def flush(data: bytearray, done: anyio.Event) -> None:
+                try:
+                    await _flush(writer, hasher, data)
+                finally:
+                    done.set()
 
-    async for chunk in body:
-        if not chunk:
-            continue
-        written += len(chunk)
-        if limit is not None and written > limit:
-            raise SizeMismatch(writer, f"body is longer than the announced {limit} bytes")
-        batch += chunk
-        if len(batch) >= BATCH_SIZE:
-            await flush(batch)
-            batch = bytearray()
-    if batch:
-        await flush(batch)
+            async for chunk in body:
+                if not chunk:
+                    continue
+                written += len(chunk)
+                if limit is not None and written > limit:
+                    raise SizeMismatch(writer, f"body is longer than the announced {limit} bytes")
+                batch += chunk
+                if len(batch) >= BATCH_SIZE:
+                    if previous is not None:
+                        await previous.wait()
+                    previous = anyio.Event()
+                    group.start_soon(flush, batch, previous)
+                    batch = bytearray()
+            if previous is not None:
+                await previous.wait()
+            if batch:
+                await _flush(writer, hasher, batch)
+    except BaseExceptionGroup as group_error:
+        raise _first_error(group_error) from None
     return written
 
 

@@ -14,6 +14,16 @@ from registry.handlers.ranges import parse_range
 OCTET_STREAM = "application/octet-stream"
 
 
+class BlobFileResponse(FileResponse):
+    """A file sent zero-copy where the server supports `pathsend`, else in 1 MiB reads.
+
+    Starlette's default 64 KiB chunk costs a worker-thread hop per chunk, which caps a
+    download at a few hundred MiB/s.
+    """
+
+    chunk_size = 1 << 20
+
+
 async def _limited(chunks: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
     remaining = length
     async for chunk in chunks:
@@ -49,7 +59,7 @@ async def get_blob(request: Request) -> Response:
         return RedirectResponse(redirect, 307, headers=headers)
     local = blobs.local_path(digest)
     if local is not None:
-        return FileResponse(local, headers=headers, media_type=OCTET_STREAM)
+        return BlobFileResponse(local, headers=headers, media_type=OCTET_STREAM)
     headers["Content-Length"] = str(size)
     return StreamingResponse(blobs.reader(digest), headers=headers, media_type=OCTET_STREAM)
 

@@ -8,6 +8,7 @@ thread samples the server's RSS every 50 ms during each transfer and the peak mu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import shutil
@@ -74,6 +75,15 @@ def rechunk(source: Iterator[bytes], size: int) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
+def tree_rss(process: psutil.Process) -> int:
+    """RSS of the server with its worker processes (granian serves from a child)."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_info().rss
+    return total
+
+
 class RssSampler:
     """Samples a process's RSS every `interval` seconds on a background thread."""
 
@@ -86,7 +96,7 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
     def _sample(self) -> None:
-        rss = self.process.memory_info().rss
+        rss = tree_rss(self.process)
         self.peak = max(self.peak, rss)
         self.samples += 1
 
@@ -142,7 +152,7 @@ def report(
     capsys: pytest.CaptureFixture[str],
     record_property: Callable[[str, object], None],
 ) -> Iterator[Report]:
-    baseline = psutil.Process(modelyard.pid).memory_info().rss
+    baseline = tree_rss(psutil.Process(modelyard.pid))
     with capsys.disabled():
         print(f"\n[large-blob] server pid {modelyard.pid} idle RSS {baseline / MIB:.1f} MiB")
     yield Report(modelyard, capsys, record_property)

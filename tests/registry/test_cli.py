@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 
 from registry import cli
+from tests.support.s3server import free_port
+
+EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
 def test_version_option(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,52 +80,67 @@ def test_bad_port_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--port" in capsys.readouterr().err
 
 
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Calls of uvicorn.run, which is replaced so no server starts."""
-    import uvicorn
-
-    calls: list[dict[str, Any]] = []
-
-    def fake_run(app: Any, **kwargs: Any) -> None:
-        calls.append({"app": app, **kwargs})
-
-    monkeypatch.setattr(uvicorn, "run", fake_run)
-    for name in list(__import__("os").environ):
-        if name.startswith(("MODELYARD_", "REGISTRY_")):
-            monkeypatch.delenv(name)
-    return calls
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MODELYARD_", "REGISTRY_"))}
 
 
-def test_serve_uses_config_file(served: list[dict[str, Any]], tmp_path: Path) -> None:
+@contextmanager
+def _serving(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not answer at {url}")
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_serve_uses_config_file(server: str, tmp_path: Path) -> None:
+    port = free_port()
     config = tmp_path / "config.yml"
     config.write_text(
-        "http: {addr: '127.0.0.1:5123'}\n"
-        f"storage: {{filesystem: {{rootdirectory: {tmp_path}}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}', server: {server}}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'root'}}}}}\n"
     )
-    assert cli.main(["serve", "--config", str(config)]) == 0
-    [call] = served
-    assert (call["host"], call["port"]) == ("127.0.0.1", 5123)
-    assert call["app"].state.config.storage.filesystem.rootdirectory == tmp_path
+    with _serving(["serve", "--config", str(config)], _clean_env()) as process:
+        answer = _wait_for(f"http://127.0.0.1:{port}/v2/", process)
+        assert answer.status_code == 200
+        assert answer.headers["docker-distribution-api-version"] == "registry/2.0"
+        pushed = httpx.post(
+            f"http://127.0.0.1:{port}/v2/team/app/blobs/uploads/?digest={EMPTY_DIGEST}",
+            content=b"",
+        )
+        assert pushed.status_code == 201
+    assert (tmp_path / "root/docker/registry/v2/repositories/team/app/_layers").is_dir()
 
 
-def test_serve_options_win_over_config(
-    served: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve_options_win_over_config(tmp_path: Path) -> None:
+    port = free_port()
     config = tmp_path / "config.yml"
-    config.write_text("http: {port: 5123}\nstorage: {driver: inmemory}\n")
-    monkeypatch.setenv("MODELYARD_CONFIG", str(config))
-    assert cli.main(["serve", "--host", "127.0.0.2", "--port", "6000"]) == 0
-    [call] = served
-    assert (call["host"], call["port"]) == ("127.0.0.2", 6000)
-    assert call["app"].state.config.storage.driver == "inmemory"
+    config.write_text("http: {port: 1}\nstorage: {driver: inmemory}\n")
+    env = {**_clean_env(), "MODELYARD_CONFIG": str(config)}
+    with _serving(["serve", "--host", "127.0.0.1", "--port", str(port)], env) as process:
+        assert _wait_for(f"http://127.0.0.1:{port}/v2/", process).status_code == 200
 
 
-def test_serve_with_bad_config(
-    served: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_serve_with_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.yml"
     config.write_text("http: {port: many}\n")
     assert cli.main(["serve", "-c", str(config)]) == 2
-    assert served == []
     assert "modelyard: http.port: invalid value 'many'" in capsys.readouterr().err

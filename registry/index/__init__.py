@@ -1,0 +1,1 @@
+"""The PostgreSQL index: derived state rebuilt from storage (see DESIGN.md)."""
