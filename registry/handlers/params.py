@@ -14,6 +14,7 @@ from registry.errors import (
     PAGINATION_NUMBER_INVALID,
     RegistryError,
 )
+from registry.index.indexer import ModelIndex
 from registry.reference import is_valid_name, is_valid_tag
 from storage.layout import RegistryStore
 
@@ -22,6 +23,12 @@ MAX_PAGE = 10_000
 
 def store(request: Request) -> RegistryStore:
     found: RegistryStore = request.app.state.store
+    return found
+
+
+def index(request: Request) -> ModelIndex | None:
+    """The model index, when the database is enabled and open."""
+    found: ModelIndex | None = request.app.state.index
     return found
 
 

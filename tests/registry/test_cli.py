@@ -133,7 +133,7 @@ def test_serve_uses_config_file(server: str, tmp_path: Path) -> None:
 def test_serve_options_win_over_config(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "config.yml"
-    config.write_text("http: {port: 1}\nstorage: {driver: inmemory}\n")
+    config.write_text("http: {port: 1}\nstorage: {driver: inmemory}\ndatabase: {enabled: false}\n")
     env = {**_clean_env(), "MODELYARD_CONFIG": str(config)}
     with _serving(["serve", "--host", "127.0.0.1", "--port", str(port)], env) as process:
         assert _wait_for(f"http://127.0.0.1:{port}/v2/", process).status_code == 200
