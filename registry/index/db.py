@@ -69,3 +69,5 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+        if self._embedded is not None:
+            await to_thread.run_sync(self._embedded.cleanup)
