@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
+from registry.handlers import models as model_api
 
 NAME = "/v2/{name:path}"
 UPLOAD = NAME + "/blobs/uploads/{upload_id}"
@@ -30,4 +31,17 @@ ROUTES = [
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/metrics", ops.metrics, methods=["GET"]),
+    Route("/api/v1/openapi.json", model_api.openapi, methods=["GET"]),
+    Route("/api/v1/models", model_api.list_models, methods=["GET"]),
+    Route("/api/v1/repositories/{name:path}/versions", model_api.list_versions, methods=["GET"]),
+    Route(
+        "/api/v1/repositories/{name:path}/versions/latest",
+        model_api.latest_version,
+        methods=["GET"],
+    ),
+    Route(
+        "/api/v1/repositories/{name:path}/manifests/{digest}",
+        model_api.manifest_record,
+        methods=["GET"],
+    ),
 ]
