@@ -8,6 +8,7 @@ import os
 import sys
 from importlib.metadata import version
 
+from registry import cli_models
 from registry import config as config_module
 
 
@@ -28,6 +29,39 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    import anyio
+
+    from registry.index.reindex import TextProgress, reindex
+    from registry.reference import is_valid_name
+
+    config_path = args.config or os.environ.get("MODELYARD_CONFIG") or None
+    try:
+        config = config_module.load(config_path)
+    except config_module.ConfigError as exc:
+        print(f"modelyard: {exc}", file=sys.stderr)
+        return 2
+    if not config.database.enabled:
+        print("modelyard: database.enabled is false: there is no index to rebuild", file=sys.stderr)
+        return 2
+    invalid = [name for name in args.repository or [] if not is_valid_name(name)]
+    if invalid:
+        print(f"modelyard: invalid repository name: {', '.join(invalid)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        summary = anyio.run(reindex, config, args.repository, TextProgress(sys.stderr))
+    except Exception as exc:
+        print(f"modelyard reindex: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(summary.line())
+    return 1 if summary.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelyard", description=__doc__)
     parser.add_argument("--version", action="version", version=f"modelyard {version('modelyard')}")
@@ -37,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default from config, 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to bind (default from config, 5000)")
     serve.set_defaults(run=_serve)
+    reindex = commands.add_parser("reindex", help="rebuild the model index from storage")
+    reindex.add_argument("--config", "-c", help="YAML configuration file (or MODELYARD_CONFIG)")
+    reindex.add_argument(
+        "--repository",
+        "-r",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="only these repositories (repeatable; default: every repository)",
+    )
+    reindex.set_defaults(run=_reindex)
+    cli_models.register(commands)
     return parser
 
 

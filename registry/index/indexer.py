@@ -24,7 +24,7 @@ log = logging.getLogger("modelyard.index")
 
 CONFIG_LIMIT = 16 << 20
 
-_UPSERT_MANIFEST = """
+UPSERT_MANIFEST = """
 INSERT INTO manifests (
     repository, digest, media_type, artifact_type, config_media_type, config_digest,
     subject_digest, manifest_size, total_size, family, name, version, semver_major,
@@ -58,7 +58,7 @@ def _created(record: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(created) if created else None
 
 
-def _layers(manifest: Manifest) -> list[Descriptor]:
+def layers_of(manifest: Manifest) -> list[Descriptor]:
     return list(manifest.layers) or list(manifest.manifests)
 
 
@@ -75,7 +75,8 @@ class ModelIndex:
         except BlobUnknown:
             return None
 
-    async def _row(self, name: str, digest: Digest, data: bytes, manifest: Manifest) -> list[Any]:
+    async def row(self, name: str, digest: Digest, data: bytes, manifest: Manifest) -> list[Any]:
+        """The values of UPSERT_MANIFEST for a manifest (live indexing and reindex alike)."""
         config = await self._config(manifest)
         record = extract_record(json.loads(data), config).to_json()
         version = parse_semver(record["version"])
@@ -85,7 +86,7 @@ class ModelIndex:
                 raw_config = config.decode("utf-8").replace("\x00", "")
             except UnicodeDecodeError:
                 raw_config = None
-        total = len(data) + sum(d.size for d in _layers(manifest))
+        total = len(data) + sum(d.size for d in layers_of(manifest))
         total += manifest.config.size if manifest.config else 0
         return [
             name,
@@ -129,10 +130,10 @@ class ModelIndex:
     async def manifest_pushed(
         self, name: str, digest: Digest, data: bytes, manifest: Manifest, tag: str | None
     ) -> None:
-        row = await self._row(name, digest, data, manifest)
+        row = await self.row(name, digest, data, manifest)
         layers = [
             (name, str(digest), position, d.media_type, str(d.digest), d.size, d.annotations)
-            for position, d in enumerate(_layers(manifest))
+            for position, d in enumerate(layers_of(manifest))
         ]
         async with self.database.pool.acquire() as connection, connection.transaction():
             await connection.execute(
@@ -140,7 +141,7 @@ class ModelIndex:
                 " SET updated_at = now()",
                 name,
             )
-            await connection.execute(_UPSERT_MANIFEST, *row)
+            await connection.execute(UPSERT_MANIFEST, *row)
             await connection.execute(
                 "DELETE FROM layers WHERE repository = $1 AND manifest_digest = $2",
                 name,
@@ -173,12 +174,15 @@ class ModelIndex:
                 log.exception("cannot mark %s for reindex", name)
 
     async def tag_deleted(self, name: str, tag: str) -> None:
-        await self.database.pool.execute(
-            "DELETE FROM tags WHERE repository = $1 AND tag = $2", name, tag
-        )
+        async with self.database.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT 1 FROM repositories WHERE name = $1 FOR UPDATE", name)
+            await connection.execute(
+                "DELETE FROM tags WHERE repository = $1 AND tag = $2", name, tag
+            )
 
     async def manifest_deleted(self, name: str, digest: Digest) -> None:
         async with self.database.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT 1 FROM repositories WHERE name = $1 FOR UPDATE", name)
             await connection.execute(
                 "DELETE FROM tags WHERE repository = $1 AND digest = $2", name, str(digest)
             )

@@ -132,7 +132,7 @@ class ServerProcess:
                 pytest.fail(f"{self.kind} logged {marker!r}:\n{text[-6000:]}", pytrace=False)
 
 
-def _wait_ready(server: ServerProcess) -> None:
+def wait_ready(server: ServerProcess) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         if server.process.poll() is not None:
@@ -200,7 +200,7 @@ def start_modelyard(
     server = ServerProcess(
         "modelyard", "127.0.0.1", port, root, log_path, process, fatal_markers=("Traceback",)
     )
-    _wait_ready(server)
+    wait_ready(server)
     return server
 
 
@@ -237,7 +237,7 @@ def start_docker_registry(
     server = ServerProcess(
         "docker-registry", "127.0.0.1", port, root, log_path, process, fatal_markers=("panic:",)
     )
-    _wait_ready(server)
+    wait_ready(server)
     return server
 
 
