@@ -100,7 +100,12 @@ class Cursor:
             when = datetime.fromisoformat(pushed_at)
         except (binascii.Error, ValueError, TypeError):
             raise InvalidQuery("cursor", text, "not a cursor of this API") from None
-        if when.tzinfo is None or not isinstance(repository, str) or not isinstance(digest, str):
+        if (
+            when.tzinfo is None
+            or not isinstance(repository, str)
+            or not isinstance(digest, str)
+            or "\x00" in repository + digest
+        ):
             raise InvalidQuery("cursor", text, "not a cursor of this API")
         return cls(when, repository, digest)
 
@@ -190,6 +195,9 @@ def group_parameters(
             raise InvalidQuery(key, value, "unknown query parameter")
         if len(value) > MAX_VALUE_LENGTH:
             raise InvalidQuery(key, value[:64] + "...", f"longer than {MAX_VALUE_LENGTH}")
+        if "\x00" in value:
+            # PostgreSQL text cannot hold NUL: it would fail the query (a 500) instead
+            raise InvalidQuery(key, value, "contains a NUL character")
         grouped.setdefault(key, []).append(value)
     for key, values in grouped.items():
         limit = MAX_REPEATED if key in repeatable else 1
