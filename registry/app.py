@@ -15,6 +15,7 @@ from registry.config import Config
 from registry.errors import http_exception_response
 from registry.index.db import Database
 from registry.index.indexer import ModelIndex
+from registry.index.usage import UsageRecorder
 from registry.metrics import Metrics
 from registry.middleware import RequestMiddleware
 from registry.referrers import Referrers
@@ -34,10 +35,17 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = await Database.open(config) if config.database.enabled else None
         app.state.index = ModelIndex(database, store) if database else None
+        usage = UsageRecorder(database) if database else None
+        app.state.usage = usage
+        if usage is not None:
+            usage.start()
         try:
             yield
         finally:
             app.state.index = None
+            app.state.usage = None
+            if usage is not None:
+                await usage.close()
             if database is not None:
                 await database.close()
             await driver.close()
@@ -53,6 +61,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.metrics = metrics
     app.state.referrers = Referrers(store)
     app.state.index = None
+    app.state.usage = None
     return app
 
 

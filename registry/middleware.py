@@ -16,12 +16,15 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.errors import UNKNOWN, RegistryError, as_registry_error, error_response
+from registry.index.usage import ERROR
 from registry.metrics import Metrics
+from registry.reference import is_valid_name
 
 log = logging.getLogger("modelyard")
 access_log = logging.getLogger("modelyard.access")
 
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
+REPOSITORY_ROUTE = "/v2/{name:path}/"
 
 
 class RequestMiddleware:
@@ -83,6 +86,8 @@ class RequestMiddleware:
         self.metrics.request_seconds.labels(label).observe(seconds)
         self.metrics.bytes_in.inc(state["bytes_in"])
         self.metrics.bytes_out.inc(state["bytes_out"])
+        if state["status"] >= 400 and label.startswith(REPOSITORY_ROUTE):
+            _count_error(scope)
         if self.access:
             access_log.info(
                 json.dumps(
@@ -98,6 +103,15 @@ class RequestMiddleware:
                     }
                 )
             )
+
+
+def _count_error(scope: Scope) -> None:
+    """An error answer on a `/v2/<name>/...` route counts against that repository."""
+    app = scope.get("app")
+    usage = getattr(getattr(app, "state", None), "usage", None)
+    name = scope.get("path_params", {}).get("name")
+    if usage is not None and isinstance(name, str) and is_valid_name(name):
+        usage.record(name, "", ERROR)
 
 
 def _header_of(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

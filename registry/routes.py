@@ -39,6 +39,7 @@ ROUTES = [
         model_api.latest_version,
         methods=["GET"],
     ),
+    Route("/api/v1/repositories/{name:path}/usage", model_api.repository_usage, methods=["GET"]),
     Route(
         "/api/v1/repositories/{name:path}/manifests/{digest}",
         model_api.manifest_record,

@@ -42,6 +42,7 @@ def _object(properties: dict[str, JsonSchema], description: str = "") -> JsonSch
 STRING_MAP: JsonSchema = {"type": "object", "additionalProperties": {"type": "string"}}
 ANY_OBJECT: JsonSchema = {"type": "object"}
 DATE_TIME = {"type": "string", "format": "date-time"}
+COUNT: JsonSchema = {"type": "integer", "minimum": 0}
 
 SUMMARY: dict[str, JsonSchema] = {
     "repository": {"type": "string", "description": "Repository name, e.g. `team/resnet`."},
@@ -214,6 +215,39 @@ SCHEMAS: dict[str, JsonSchema] = {
     "TagDetail": TAG_DETAIL,
     "Referrer": REFERRER,
     "ModelRecord": _object({**SUMMARY, **DETAIL}, "Everything the index knows of a manifest."),
+    "UsageTotals": _object(
+        {
+            "pulls": COUNT,
+            "pushes": COUNT,
+            "errors": {
+                **COUNT,
+                "description": "Answers of status 400 or more on `/v2/<name>/...` routes.",
+            },
+        }
+    ),
+    "VersionUsage": _object(
+        {
+            "digest": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "pulls": {**COUNT, "description": "Successful manifest GETs (HEAD not counted)."},
+            "pushes": {**COUNT, "description": "Successful manifest PUTs."},
+            "last_pull_at": _nullable("string", format="date-time"),
+        },
+        "Counts of one manifest of the repository.",
+    ),
+    "RepositoryUsage": _object(
+        {
+            "repository": {"type": "string"},
+            "totals": _ref("UsageTotals"),
+            "versions": {
+                "type": "array",
+                "items": _ref("VersionUsage"),
+                "description": "Every manifest indexed or counted, most pulled first.",
+            },
+        },
+        "Usage statistics of a repository. Counts are written in batches every few "
+        "seconds, so the latest requests may not show yet.",
+    ),
 }
 
 
@@ -375,6 +409,21 @@ PATHS: dict[str, JsonSchema] = {
                 "200": _json(_ref("ModelRecord"), "The record."),
                 "400": INVALID,
                 "404": _error("No such manifest in the index (MANIFEST_UNKNOWN)."),
+                "503": UNAVAILABLE,
+            },
+        }
+    },
+    "/api/v1/repositories/{name}/usage": {
+        "get": {
+            "operationId": "repositoryUsage",
+            "summary": "Usage statistics of a repository",
+            "description": "Pulls (manifest GETs), pushes (manifest PUTs) and errors of the "
+            "repository, and pulls and pushes of each of its manifests with their tags.",
+            "parameters": [NAME_PARAMETER],
+            "responses": {
+                "200": _json(_ref("RepositoryUsage"), "The counts."),
+                "400": INVALID,
+                "404": _error("Neither the index nor the counters know this repository."),
                 "503": UNAVAILABLE,
             },
         }

@@ -15,6 +15,7 @@ from registry.errors import (
     RegistryError,
 )
 from registry.handlers import params
+from registry.index.usage import PULL, PUSH, UsageRecorder
 from registry.manifest import Descriptor, Manifest, ManifestInvalid, parse, sniff_media_type
 from storage.errors import BlobUnknown
 from storage.layout import RegistryStore
@@ -24,6 +25,11 @@ async def _resolve(store: RegistryStore, name: str, reference: Digest | str) -> 
     if isinstance(reference, Digest):
         return reference
     return await store.tags.resolve(name, reference)
+
+
+def _usage(request: Request) -> UsageRecorder | None:
+    found: UsageRecorder | None = getattr(request.app.state, "usage", None)
+    return found
 
 
 async def get_manifest(request: Request) -> Response:
@@ -36,6 +42,9 @@ async def get_manifest(request: Request) -> Response:
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))
         return Response(status_code=200, headers=headers, media_type=media_type)
+    usage = _usage(request)
+    if usage is not None:
+        usage.record(name, str(digest), PULL)
     return Response(data, headers=headers, media_type=media_type)
 
 
@@ -92,6 +101,9 @@ async def put_manifest(request: Request) -> Response:
     tag = reference if isinstance(reference, str) else None
     if tag is not None:
         await store.tags.tag(name, tag, digest)
+    usage = _usage(request)
+    if usage is not None:
+        usage.record(name, str(digest), PUSH)
     index = params.index(request)
     if index is not None:
         await index.safely(name, index.manifest_pushed(name, digest, data, manifest, tag))

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from registry.api.openapi import document
 from registry.errors import MANIFEST_UNKNOWN, NAME_UNKNOWN, ErrorCode, RegistryError
 from registry.handlers import params
-from registry.index import queries
+from registry.index import queries, usage
 from registry.index.filters import InvalidQuery, group_parameters, parse_bool, parse_model_query
 from registry.index.versions import latest
 
@@ -136,6 +136,17 @@ async def manifest_record(request: Request) -> Response:
     if record is None:
         raise RegistryError(MANIFEST_UNKNOWN, {"name": name, "digest": str(digest)})
     return JSONResponse(record)
+
+
+async def repository_usage(request: Request) -> Response:
+    """`GET /api/v1/repositories/{name}/usage`: pulls, pushes and errors, per manifest too."""
+    name = params.repository(request)
+    _parameters(request, frozenset())
+    async with _pool(request) as pool:
+        found = await usage.repository_usage(pool, name)
+    if found is None:
+        raise RegistryError(NAME_UNKNOWN, {"name": name})
+    return JSONResponse(found)
 
 
 async def openapi(request: Request) -> Response:
