@@ -1,7 +1,7 @@
 """`python -m bench`: Modelyard against registry:2, same machine, storage and client, one run.
 
 Prints a table of medians with min-max spread and the ratio modelyard / registry2, and
-writes the same as JSON with --json.
+writes the same as JSON with --json. bench/README.md explains the scenarios and caveats.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from bench import runner
 from bench.loadgen import pick_tool
 from bench.settings import Settings
-from bench.units import GIB, format_size, parse_size
+from bench.units import format_size, parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +25,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--size",
         type=parse_size,
-        default=GIB,
-        help="blob size of the push/GET scenarios "
-        "(default 1GiB; the peak-RSS scenario uses 4x this)",
+        default=None,
+        help="blob size of the push/GET scenarios (default 1GiB)",
+    )
+    parser.add_argument(
+        "--rss-size",
+        type=parse_size,
+        default=None,
+        help="blob size of the peak-RSS scenario (default 4x --size; with --s3, --size/2)",
+    )
+    parser.add_argument(
+        "--chunked-size",
+        type=parse_size,
+        default=None,
+        help="blob size of the chunked push (default --size; with --s3, at most 256MiB)",
+    )
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="both servers on the S3 driver: one moto server on loopback, a fresh bucket each",
+    )
+    parser.add_argument(
+        "--http-server",
+        choices=["granian", "uvicorn"],
+        help="Modelyard's ASGI server (default: Modelyard's own default, granian)",
     )
     parser.add_argument("--runs", type=int, default=3, help="repetitions per scenario (3)")
     parser.add_argument(
@@ -63,10 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     only = [name for item in args.only or [] for name in item.split(",") if name] or None
     workdir = Path(tempfile.mkdtemp(prefix="modelyard-bench-", dir=args.workdir))
     settings = Settings.make(
-        workdir, pick_tool(args.load_tool), args.size, args.runs, args.smoke, args.duration
+        workdir,
+        pick_tool(args.load_tool),
+        args.size,
+        args.runs,
+        args.smoke,
+        args.duration,
+        storage="s3" if args.s3 else "filesystem",
+        rss_size=args.rss_size,
+        chunked_size=args.chunked_size,
+        http_server=args.http_server,
     )
     _log(
-        f"bench: size {format_size(settings.size)}, runs {settings.runs}, "
+        f"bench: storage {settings.storage}, size {format_size(settings.size)}, "
+        f"chunked {format_size(settings.chunked_size)}, rss {format_size(settings.rss_size)}, "
+        f"runs {settings.runs}, "
         f"tool {settings.load_tool}, smoke {settings.smoke}, in {workdir}"
     )
     started = time.perf_counter()

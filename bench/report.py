@@ -11,6 +11,7 @@ from typing import Any
 from bench.capacity import Capacity
 from bench.scenarios import Extra, Metric, Sample
 from bench.servers import SERVERS, ServerName
+from bench.units import format_size
 
 
 @dataclass
@@ -105,6 +106,36 @@ class Results:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
 
+    def heading(self) -> str:
+        """What was compared: storage kind and blob sizes (they differ on S3 and in smoke)."""
+        settings = self.meta.get("settings", {})
+        storage = self.meta.get("storage", {}).get("kind", "filesystem")
+        first = f"storage: {storage}"
+        if storage == "s3":
+            moto = self.meta.get("versions", {}).get("moto", "?")
+            first += (
+                f" (moto {moto} on loopback, one bucket per server; registry:2 redirect "
+                "disabled, so both servers stream blob bytes themselves)"
+            )
+        sizes = [settings.get(key) for key in ("size", "chunked_size", "rss_size")]
+        if not all(isinstance(value, int) for value in sizes):
+            return first
+        size, chunked, rss = (int(value) for value in sizes)
+        second = (
+            f"blob sizes: push-monolithic and blob-get {format_size(size)}, push-chunked "
+            f"{format_size(chunked)} in {format_size(int(settings.get('chunk', 0)))} PATCHes, "
+            f"rss {format_size(rss)}"
+        )
+        lines = [first, second]
+        if settings.get("smoke"):
+            lines.append("smoke mode: tiny sizes, one run; the numbers mean nothing")
+        elif storage == "s3" and (rss < 4 * size or chunked < size):
+            lines.append(
+                "smaller than on the filesystem (rss 4x, chunked 1x the push size) because "
+                "every byte goes through moto, one Python process"
+            )
+        return "\n".join(lines)
+
     def table(self) -> str:
         rows = [["scenario", "unit", "better", "modelyard", "registry2", "ratio", "verdict"]]
         for entry in self.metrics.values():
@@ -115,7 +146,8 @@ class Results:
             ratio = entry.ratio
             cells += [f"{ratio:.2f}" if ratio is not None else "-", entry.verdict()]
             rows.append(cells)
-        lines = [_render(rows), "", "median [min-max] of the runs; ratio = modelyard / registry2."]
+        lines = [self.heading(), "", _render(rows), ""]
+        lines.append("median [min-max] of the runs; ratio = modelyard / registry2.")
         lines += self._keepalive_notes()
         lines += ["", self._cpu_table()]
         if self.capacity:
@@ -138,7 +170,16 @@ class Results:
         return notes
 
     def _cpu_table(self) -> str:
-        rows = [["scenario", "modelyard cores", "registry2 cores", "client/tool cores"]]
+        with_s3 = any(
+            e.get("s3_cores") is not None
+            for entry in self.metrics.values()
+            for result in entry.servers.values()
+            for e in result.extras
+        )
+        header = ["scenario", "modelyard cores", "registry2 cores", "client/tool cores"]
+        if with_s3:
+            header += ["moto cores (m / r2)"]
+        rows = [header]
         for entry in self.metrics.values():
             cells = [entry.metric.name]
             for name in SERVERS:
@@ -152,8 +193,18 @@ class Results:
                 if (value := result.extra_median(key)) is not None
             ]
             cells.append(f"{max(client):.2f}" if client else "-")
+            if with_s3:
+                moto = [
+                    entry.servers[n].extra_median("s3_cores") if n in entry.servers else None
+                    for n in SERVERS
+                ]
+                cells.append(" / ".join(f"{m:.2f}" if m is not None else "-" for m in moto))
             rows.append(cells)
-        note = "CPU cores kept busy on average while measuring (median of runs; 2-core machine)."
+        cpus = self.meta.get("machine", {}).get("cpus")
+        note = (
+            "CPU cores kept busy on average while measuring "
+            f"(median of runs; {cpus or '?'}-core machine)."
+        )
         return _render(rows) + "\n" + note
 
     def _capacity_table(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import psutil
 from bench import capacity
 from bench.report import Results
 from bench.scenarios import SCENARIOS, Scenario
-from bench.servers import SERVERS, ServerName, running
+from bench.servers import S3_CHUNK, SERVERS, S3Service, ServerName, running, running_s3
 from bench.settings import Settings
 from bench.units import format_size
 
@@ -37,7 +38,15 @@ def _package(name: str) -> str:
         return "not installed"
 
 
-def meta(settings: Settings, names: list[str]) -> dict[str, object]:
+def meta(settings: Settings, names: list[str], s3: S3Service | None = None) -> dict[str, object]:
+    storage: dict[str, object] = {"kind": settings.storage}
+    if s3 is not None:
+        storage.update(
+            endpoint=s3.endpoint,
+            note="one moto server, one fresh bucket per server and scenario",
+            chunksize=S3_CHUNK,
+            registry2_redirect="disabled",
+        )
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {
@@ -49,6 +58,8 @@ def meta(settings: Settings, names: list[str]) -> dict[str, object]:
         },
         "versions": {
             "modelyard": _package("modelyard"),
+            "modelyard_http_server": settings.http_server or "default (granian)",
+            "granian": _package("granian"),
             "uvicorn": _package("uvicorn"),
             "starlette": _package("starlette"),
             "uvloop": _package("uvloop"),
@@ -56,12 +67,15 @@ def meta(settings: Settings, names: list[str]) -> dict[str, object]:
             "registry2": _tool_version(["docker-registry", "--version"]),
             "skopeo": _tool_version(["skopeo", "--version"]),
             "load_tool": settings.load_tool,
+            "moto": _package("moto") if s3 is not None else "not used",
         },
+        "storage": storage,
         "settings": {
             "size": settings.size,
             "size_text": format_size(settings.size),
             "runs": settings.runs,
             "smoke": settings.smoke,
+            "chunked_size": settings.chunked_size,
             "chunk": settings.chunk,
             "rss_size": settings.rss_size,
             "req_duration_s": settings.duration,
@@ -78,8 +92,15 @@ def _order(run: int) -> tuple[ServerName, ...]:
     return SERVERS if run % 2 == 0 else tuple(reversed(SERVERS))
 
 
-def run_scenario(scenario: Scenario, settings: Settings, results: Results, log: Log) -> None:
-    with running(settings.workdir / "servers" / scenario.name) as servers:
+def run_scenario(
+    scenario: Scenario,
+    settings: Settings,
+    results: Results,
+    log: Log,
+    s3: S3Service | None = None,
+) -> None:
+    folder = settings.workdir / "servers" / scenario.name
+    with running(folder, s3, settings.http_server) as servers:
         for server in servers.values():
             scenario.setup(server)
         try:
@@ -113,13 +134,18 @@ def selected(only: list[str] | None) -> tuple[list[type[Scenario]], bool]:
 
 def run(settings: Settings, only: list[str] | None, log: Log) -> Results:
     chosen, with_capacity = selected(only)
-    results = Results(meta(settings, [s.name for s in chosen]))
-    if with_capacity:
-        log("capacity: the harness against trivial servers")
-        results.capacity = capacity.measure(settings)
-        for c in results.capacity:
-            log(f"  {c.name}: {c.median:,.1f} {c.unit}")
-    for cls in chosen:
-        log(f"{cls.name}:")
-        run_scenario(cls(settings), settings, results, log)
+    with contextlib.ExitStack() as stack:
+        s3 = None
+        if settings.storage == "s3":
+            s3 = stack.enter_context(running_s3(settings.workdir / "moto"))
+            log(f"s3: moto on {s3.endpoint}, a fresh bucket per server and scenario")
+        results = Results(meta(settings, [s.name for s in chosen], s3))
+        if with_capacity:
+            log("capacity: the harness against trivial servers")
+            results.capacity = capacity.measure(settings)
+            for c in results.capacity:
+                log(f"  {c.name}: {c.median:,.1f} {c.unit}")
+        for cls in chosen:
+            log(f"{cls.name}:")
+            run_scenario(cls(settings), settings, results, log, s3)
     return results

@@ -42,7 +42,8 @@ class Sample:
 
 
 class Usage:
-    """CPU used by the server and by this client process (or its child tools) over a block."""
+    """CPU used by the server, by this client process (or its child tools) and, on S3, by the
+    moto server, over a block."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -57,6 +58,7 @@ class Usage:
     def __enter__(self) -> Usage:
         self._server0 = self.server.cpu_seconds()
         self._client0 = self._own()
+        self._s3_0 = self.server.s3.cpu_seconds() if self.server.s3 else 0.0
         self._wall0 = time.perf_counter()
         return self
 
@@ -66,6 +68,8 @@ class Usage:
         self.extra["server_cpu_s"] = round(self.server.cpu_seconds() - self._server0, 3)
         self.extra["server_cores"] = round(float(self.extra["server_cpu_s"]) / wall, 3)
         self.extra["client_cores"] = round((self._own() - self._client0) / wall, 3)
+        if self.server.s3 is not None:
+            self.extra["s3_cores"] = round((self.server.s3.cpu_seconds() - self._s3_0) / wall, 3)
 
 
 class Scenario:
@@ -146,11 +150,14 @@ class PushChunked(_FreshBlob):
     metrics = (Metric(name, "MiB/s", "higher", "blob push, PATCH chunks + Content-Range"),)
     seed_base = 2_000
 
+    def _size(self) -> int:
+        return self.settings.chunked_size
+
     def measure(self, server: Server, run: int) -> dict[str, Sample]:
         with server.connect() as conn, Usage(server) as usage:
             timed = ops.push_chunked(conn, REPO, self.blob, self.settings.chunk)
         self._verify_and_drop(server)
-        extra: Extra = {**usage.extra, "chunk_bytes": self.settings.chunk}
+        extra: Extra = {**usage.extra, "chunk_bytes": self.settings.chunk, "blob_bytes": timed.size}
         return {self.name: Sample(mib_per_s(timed.size, timed.seconds), extra)}
 
 
