@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MIN_PART_SIZE = 5 << 20
 MAX_COPY_SIZE = 5 << 30
+COPY_PART_SIZE = 1 << 30
 READ_CHUNK = 1 << 20
 DELETE_BATCH = 1000
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchUpload"}
@@ -356,13 +357,23 @@ class S3Writer:
         self._started = True
         if self._existing >= MIN_PART_SIZE:
             upload_id = await self._multipart()
-            copied = await self._call(
-                self._driver.client.upload_part_copy,
-                UploadId=upload_id,
-                PartNumber=1,
-                CopySource={"Bucket": self._driver.bucket, "Key": self._key},
-            )
-            self._parts = [(1, copied["CopyPartResult"]["ETag"])]
+            source = {"Bucket": self._driver.bucket, "Key": self._key}
+            # one part copy may take at most 5 GiB: larger objects are copied in ranges,
+            # none of them under the 5 MiB minimum (the last absorbs a short remainder)
+            starts = list(range(0, self._existing, COPY_PART_SIZE))
+            if len(starts) > 1 and self._existing - starts[-1] < MIN_PART_SIZE:
+                starts.pop()
+            for index, start in enumerate(starts):
+                last = index == len(starts) - 1
+                end = (self._existing if last else starts[index + 1]) - 1
+                copied = await self._call(
+                    self._driver.client.upload_part_copy,
+                    UploadId=upload_id,
+                    PartNumber=len(self._parts) + 1,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={start}-{end}",
+                )
+                self._parts.append((len(self._parts) + 1, copied["CopyPartResult"]["ETag"]))
         elif self._existing:
             self._buffer = bytearray(await self._driver.get_content(self._path))
 

@@ -97,3 +97,21 @@ async def test_slow_responses_still_complete(s3_server: S3Server, proxy: FaultPr
     driver = _driver(proxy.endpoint, s3_server.new_bucket(), retries=2)
     await driver.put_content("/slow/file", b"patience")
     assert await driver.get_content("/slow/file") == b"patience"
+
+
+async def test_append_to_an_object_larger_than_one_copy_part(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects over the 5 GiB part-copy limit are continued in ranges (scaled down here)."""
+    monkeypatch.setattr("storage.s3.COPY_PART_SIZE", 5 << 20)
+    driver = _driver(s3_server.endpoint, s3_server.new_bucket(), retries=2)
+    first = bytes(range(256)) * (48 << 10)  # 12 MiB: copied as 5 MiB + 7 MiB
+    writer = await driver.writer("/big/data")
+    await writer.write(first)
+    await writer.close()
+    writer = await driver.writer("/big/data", append=True)
+    assert writer.size == len(first)
+    await writer.write(b"tail")
+    await writer.commit()
+    stored = b"".join([chunk async for chunk in driver.reader("/big/data")])
+    assert stored == first + b"tail"
