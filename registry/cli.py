@@ -12,14 +12,26 @@ from registry import cli_models
 from registry import config as config_module
 
 
+def _config_path(args: argparse.Namespace) -> str | None:
+    path: str | None = args.config or os.environ.get("MODELYARD_CONFIG") or None
+    return path
+
+
+def _load(path: str | None) -> config_module.Config | None:
+    """The configuration, or None after saying on stderr why it cannot be used."""
+    try:
+        return config_module.load(path)
+    except config_module.ConfigError as exc:
+        print(f"modelyard: {exc}", file=sys.stderr)
+        return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from registry.serve import serve
 
-    config_path = args.config or os.environ.get("MODELYARD_CONFIG") or None
-    try:
-        config = config_module.load(config_path)
-    except config_module.ConfigError as exc:
-        print(f"modelyard: {exc}", file=sys.stderr)
+    config_path = _config_path(args)
+    config = _load(config_path)
+    if config is None:
         return 2
     host, port = config.listen()
     logging.basicConfig(
@@ -35,11 +47,9 @@ def _reindex(args: argparse.Namespace) -> int:
     from registry.index.reindex import TextProgress, reindex
     from registry.reference import is_valid_name
 
-    config_path = args.config or os.environ.get("MODELYARD_CONFIG") or None
-    try:
-        config = config_module.load(config_path)
-    except config_module.ConfigError as exc:
-        print(f"modelyard: {exc}", file=sys.stderr)
+    config_path = _config_path(args)
+    config = _load(config_path)
+    if config is None:
         return 2
     if not config.database.enabled:
         print("modelyard: database.enabled is false: there is no index to rebuild", file=sys.stderr)
