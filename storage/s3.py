@@ -3,9 +3,10 @@
 Keys have no leading slash and live under the configured root directory, exactly as the
 registry:2 S3 driver writes them. One boto3 client is shared by the process and the number of
 calls in flight is bounded. Writers are multipart uploads (parts of `chunksize`, at least
-5 MiB); closing one completes it, so any process can read the bytes or append to them.
-Abandoned multipart uploads (a process killed mid-write) hold no visible data; a bucket
-lifecycle rule `AbortIncompleteMultipartUpload` reclaims their space.
+5 MiB) that stay open across `close`, so any process can continue one with `append=True`;
+the object appears, whole, on `commit`. Abandoned multipart uploads (an upload never
+finished) hold no visible data; a bucket lifecycle rule `AbortIncompleteMultipartUpload`
+reclaims their space.
 """
 
 from __future__ import annotations
@@ -157,15 +158,42 @@ class S3Driver:
             body.close()
 
     async def writer(self, path: str, append: bool = False) -> S3Writer:
-        size = 0
-        if append:
-            try:
-                info = await self.stat(path)
-            except PathNotFound:
-                info = None
-            if info is not None and not info.is_dir:
-                size = info.size
-        return S3Writer(self, path, self.key(path), size)
+        key = self.key(path)
+        if not append:
+            return S3Writer(self, path, key, None, [], 0)
+        uploads = await self.call(
+            path, self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=key
+        )
+        mine = [u for u in uploads.get("Uploads", []) if u.get("Key") == key]
+        if mine:
+            latest = max(mine, key=lambda u: u["Initiated"])
+            parts = await self._parts(path, key, latest["UploadId"])
+            size = sum(part[2] for part in parts)
+            return S3Writer(self, path, key, latest["UploadId"], parts, size)
+        try:
+            info = await self.stat(path)
+        except PathNotFound:
+            return S3Writer(self, path, key, None, [], 0)
+        if info.is_dir:
+            return S3Writer(self, path, key, None, [], 0)
+        return S3Writer(self, path, key, None, [], info.size, adopt=True)
+
+    async def _parts(self, path: str, key: str, upload_id: str) -> list[tuple[int, str, int]]:
+        parts: list[tuple[int, str, int]] = []
+        marker = 0
+        while True:
+            page = await self.call(
+                path,
+                self.client.list_parts,
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumberMarker=marker,
+            )
+            parts.extend((p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", []))
+            if not page.get("IsTruncated"):
+                return parts
+            marker = page["NextPartNumberMarker"]
 
     # -- metadata and listings -------------------------------------------------------------
 
@@ -314,23 +342,35 @@ class S3Driver:
 
 
 class S3Writer:
-    """Bytes appended to an object, through a multipart upload of parts >= `MIN_PART_SIZE`.
+    """Bytes appended to an object through one multipart upload, kept open across `close`.
 
-    Both `close` and `commit` complete the upload, so what was written is an ordinary object
-    that any process can read (to hash it) or continue with `append=True`. Continuing an
-    object starts a new multipart upload whose first part is the object itself, copied on the
-    server side (or re-read when it is under the 5 MiB part minimum). Until then readers see
-    the previous object whole: never a partial write.
+    `close` uploads what is buffered as a part, so another process reopening the path with
+    `append=True` finds the upload and its parts and continues it; only `commit` completes it,
+    which is when the object appears, whole. Parts are at least 5 MiB except the last: the
+    writer holds back one full part until it is closed, so a closed chunk of 5 MiB or more
+    never leaves a short part behind. A short last part (a chunk under 5 MiB) is folded into
+    the next session: the upload is completed, restarted, and the object copied in as its
+    first parts on the server side (or re-read when it is itself under 5 MiB), as the
+    registry:2 driver does.
     """
 
-    def __init__(self, driver: S3Driver, path: str, key: str, size: int) -> None:
+    def __init__(
+        self,
+        driver: S3Driver,
+        path: str,
+        key: str,
+        upload_id: str | None,
+        parts: list[tuple[int, str, int]],
+        size: int,
+        adopt: bool = False,
+    ) -> None:
         self._driver = driver
         self._path = path
         self._key = key
-        self._existing = size
+        self._upload_id = upload_id
+        self._parts = parts
         self._size = size
-        self._upload_id: str | None = None
-        self._parts: list[tuple[int, str]] = []
+        self._adopt = adopt
         self._buffer = bytearray()
         self._started = False
         self._done = False
@@ -352,30 +392,47 @@ class S3Writer:
             self._upload_id = response["UploadId"]
         return self._upload_id
 
-    async def _begin(self) -> None:
-        """On the first write, make the existing object the first bytes of the new one."""
-        self._started = True
-        if self._existing >= MIN_PART_SIZE:
-            upload_id = await self._multipart()
-            source = {"Bucket": self._driver.bucket, "Key": self._key}
-            # one part copy may take at most 5 GiB: larger objects are copied in ranges,
-            # none of them under the 5 MiB minimum (the last absorbs a short remainder)
-            starts = list(range(0, self._existing, COPY_PART_SIZE))
-            if len(starts) > 1 and self._existing - starts[-1] < MIN_PART_SIZE:
-                starts.pop()
-            for index, start in enumerate(starts):
-                last = index == len(starts) - 1
-                end = (self._existing if last else starts[index + 1]) - 1
-                copied = await self._call(
-                    self._driver.client.upload_part_copy,
-                    UploadId=upload_id,
-                    PartNumber=len(self._parts) + 1,
-                    CopySource=source,
-                    CopySourceRange=f"bytes={start}-{end}",
-                )
-                self._parts.append((len(self._parts) + 1, copied["CopyPartResult"]["ETag"]))
-        elif self._existing:
+    async def _complete(self) -> None:
+        await self._call(
+            self._driver.client.complete_multipart_upload,
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e, _ in self._parts]},
+        )
+
+    async def _adopt_object(self, size: int) -> None:
+        """Make the complete object at the key the first bytes of a new upload."""
+        self._upload_id = None
+        self._parts = []
+        if size < MIN_PART_SIZE:
             self._buffer = bytearray(await self._driver.get_content(self._path))
+            return
+        upload_id = await self._multipart()
+        source = {"Bucket": self._driver.bucket, "Key": self._key}
+        # one part copy may take at most 5 GiB: larger objects are copied in ranges,
+        # none of them under the 5 MiB minimum (the last absorbs a short remainder)
+        starts = list(range(0, size, COPY_PART_SIZE))
+        if len(starts) > 1 and size - starts[-1] < MIN_PART_SIZE:
+            starts.pop()
+        for index, start in enumerate(starts):
+            end = (size if index == len(starts) - 1 else starts[index + 1]) - 1
+            number = len(self._parts) + 1
+            copied = await self._call(
+                self._driver.client.upload_part_copy,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource=source,
+                CopySourceRange=f"bytes={start}-{end}",
+            )
+            self._parts.append((number, copied["CopyPartResult"]["ETag"], end - start + 1))
+
+    async def _begin(self) -> None:
+        """Before the first new byte: continue a complete object, or fold in a short part."""
+        self._started = True
+        if self._adopt:
+            await self._adopt_object(self._size)
+        elif self._parts and self._parts[-1][2] < MIN_PART_SIZE:
+            await self._complete()
+            await self._adopt_object(self._size)
 
     async def _upload_part(self, data: bytes) -> None:
         upload_id = await self._multipart()
@@ -383,7 +440,7 @@ class S3Writer:
         response = await self._call(
             self._driver.client.upload_part, UploadId=upload_id, PartNumber=number, Body=data
         )
-        self._parts.append((number, response["ETag"]))
+        self._parts.append((number, response["ETag"], len(data)))
 
     async def write(self, data: bytes | bytearray) -> int:
         if self._done:
@@ -393,37 +450,33 @@ class S3Writer:
         self._buffer += data
         self._size += len(data)
         chunk = self._driver.chunk_size
-        while len(self._buffer) >= chunk:
+        while len(self._buffer) >= 2 * chunk:
             part = bytes(self._buffer[:chunk])
             del self._buffer[:chunk]
             await self._upload_part(part)
         return len(data)
 
-    async def _finish(self) -> None:
+    async def commit(self) -> None:
         if self._done:
             return
         self._done = True
-        if not self._started:
-            if self._size == 0:
-                await self._driver.put_content(self._path, b"")
+        if not self._started and self._adopt:
             return
         if self._upload_id is None:
             await self._driver.put_content(self._path, bytes(self._buffer))
         else:
-            if self._buffer:
+            if self._buffer or not self._parts:
                 await self._upload_part(bytes(self._buffer))
-            await self._call(
-                self._driver.client.complete_multipart_upload,
-                UploadId=self._upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in self._parts]},
-            )
+            await self._complete()
         self._buffer = bytearray()
 
-    async def commit(self) -> None:
-        await self._finish()
-
     async def close(self) -> None:
-        await self._finish()
+        if self._done:
+            return
+        self._done = True
+        if self._buffer:
+            await self._upload_part(bytes(self._buffer))
+        self._buffer = bytearray()
 
     async def cancel(self) -> None:
         self._done = True

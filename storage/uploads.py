@@ -2,7 +2,9 @@
 
 The state is the data file itself plus `startedat`, so any process sharing the storage can
 continue an upload. A running hash is kept in process only as a shortcut: it is used when its
-offset equals the stored size, and otherwise the stored bytes are hashed again.
+offset equals the stored size. A chunk appended without it (another process wrote the bytes
+before) is not hashed then; the upload is hashed from storage when it is finished, after the
+writer's commit has made every byte readable (an S3 multipart upload is not readable before).
 """
 
 from __future__ import annotations
@@ -62,15 +64,16 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return error
 
 
-async def _flush(writer: FileWriter, hasher: Hasher, data: bytearray) -> None:
+async def _flush(writer: FileWriter, hasher: Hasher | None, data: bytearray) -> None:
     """Hash and write one batch at once: both release the GIL, so they share the cores."""
     async with anyio.create_task_group() as group:
-        group.start_soon(to_thread.run_sync, hasher.update, data)
+        if hasher is not None:
+            group.start_soon(to_thread.run_sync, hasher.update, data)
         await writer.write(data)
 
 
 async def _write_batches(
-    writer: FileWriter, hasher: Hasher, body: AsyncIterable[bytes], limit: int | None
+    writer: FileWriter, hasher: Hasher | None, body: AsyncIterable[bytes], limit: int | None
 ) -> int:
     """Copy `body` into `writer`, hashing as it goes. Returns the bytes written.
 
@@ -150,8 +153,8 @@ class UploadStore:
     ) -> int:
         """Append a chunk. `start` (from Content-Range) must equal the current size.
 
-        Returns the new size. On any failure the running hash is forgotten, so the next
-        request hashes whatever the storage actually holds.
+        Returns the new size. On any failure the running hash is forgotten, so the upload
+        is hashed from what storage actually holds when it is finished.
         """
         await self._check(name, upload_id)
         path = paths.upload_data(name, upload_id)
@@ -161,14 +164,15 @@ class UploadStore:
             if start is not None and start != offset:
                 raise UploadOffsetMismatch(upload_id, offset)
             hasher = self._hashers.take(path, offset, algorithm)
-            if hasher is None:
-                hasher = await self._rehash(path, offset, algorithm)
+            if hasher is None and offset == 0:
+                hasher = Hasher(algorithm)
             written = await _write_batches(writer, hasher, body, length)
             if length is not None and written != length:
                 raise SizeMismatch(upload_id, f"received {written} of {length} bytes")
         finally:
             await writer.close()
-        self._hashers.keep(path, offset + written, hasher)
+        if hasher is not None:
+            self._hashers.keep(path, offset + written, hasher)
         return offset + written
 
     async def _rehash(self, path: str, size: int, algorithm: str) -> Hasher:

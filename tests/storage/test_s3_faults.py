@@ -108,7 +108,7 @@ async def test_append_to_an_object_larger_than_one_copy_part(
     first = bytes(range(256)) * (48 << 10)  # 12 MiB: copied as 5 MiB + 7 MiB
     writer = await driver.writer("/big/data")
     await writer.write(first)
-    await writer.close()
+    await writer.commit()
     writer = await driver.writer("/big/data", append=True)
     assert writer.size == len(first)
     await writer.write(b"tail")
