@@ -10,7 +10,6 @@ from bench.loadgen import Tool
 from bench.units import GIB, KIB, MIB
 
 Storage = Literal["filesystem", "s3"]
-S3_CHUNKED_SIZE = 256 * MIB  # default cap of the chunked push's blob on S3
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,7 @@ class Settings:
         """Defaults (None): `size` 1 GiB; `chunked_size` = `size`; `rss_size` 4x `size`.
 
         On S3 every byte goes through moto, one Python process that keeps objects in memory
-        and copies them whole, so the defaults there are smaller: `rss_size` half of `size`
-        and `chunked_size` at most 256 MiB (a chunked push to Modelyard copies the upload so
-        far on every PATCH, which moto makes slow), to finish in about a quarter of an hour.
+        and copies them whole, so the `rss_size` default there is half of `size`.
         """
         if smoke:
             return cls(
@@ -75,7 +72,7 @@ class Settings:
         if rss_size is None:
             rss_size = size // 2 if storage == "s3" else 4 * size
         if chunked_size is None:
-            chunked_size = min(size, S3_CHUNKED_SIZE) if storage == "s3" else size
+            chunked_size = size
         return cls(
             workdir=workdir,
             load_tool=load_tool,

@@ -86,11 +86,11 @@ def test_s3_defaults_are_smaller_and_explicit_sizes_win(tmp_path: Path) -> None:
     fs = Settings.make(tmp_path, "hey", None, 3, False, 10.0)
     assert (fs.size, fs.chunked_size, fs.rss_size, fs.chunk) == (GIB, GIB, 4 * GIB, 16 * MIB)
     s3 = Settings.make(tmp_path, "hey", None, 3, False, 10.0, storage="s3")
-    assert (s3.size, s3.chunked_size, s3.rss_size) == (GIB, 256 * MIB, GIB // 2)
+    assert (s3.size, s3.chunked_size, s3.rss_size) == (GIB, GIB, GIB // 2)
     mine = Settings.make(
-        tmp_path, "hey", GIB, 3, False, 10.0, storage="s3", rss_size=GIB, chunked_size=GIB
+        tmp_path, "hey", GIB, 3, False, 10.0, storage="s3", rss_size=GIB, chunked_size=MIB
     )
-    assert (mine.chunked_size, mine.rss_size) == (GIB, GIB)
+    assert (mine.chunked_size, mine.rss_size) == (MIB, GIB)
     smoke = Settings.make(tmp_path, "hey", None, 3, True, 10.0, storage="s3")
     assert smoke.storage == "s3"
     assert smoke.size == smoke.chunked_size == MIB
