@@ -162,12 +162,16 @@ def filesystem_storage(root: Path) -> dict[str, Any]:
 
 
 def start_modelyard(
-    root: Path, workdir: Path, storage: dict[str, Any] | None = None
+    root: Path,
+    workdir: Path,
+    storage: dict[str, Any] | None = None,
+    database: dict[str, Any] | None = None,
 ) -> ServerProcess:
     """`modelyard serve` in its own process on a free loopback port over `root`.
 
     `storage` replaces the filesystem section, e.g. with an `s3:` one; `root` is then only
-    where the server's files are kept.
+    where the server's files are kept. `database` is the config's `database:` section
+    (default: the embedded PostgreSQL).
     """
     if not MODELYARD.exists():
         pytest.fail(f"{MODELYARD} is missing: pip install -e '.[test]' in the virtualenv")
@@ -179,6 +183,7 @@ def start_modelyard(
         json.dumps(
             {
                 "storage": storage or filesystem_storage(root),
+                "database": database or {},
                 "log": {"access": False, "level": "info"},
             }
         )

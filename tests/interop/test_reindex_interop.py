@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,6 @@ from tests.interop.helpers import (
     skopeo_tags,
 )
 from tests.support.postgres import drop_schema, new_schema
-from tests.support.s3server import free_port
 
 pytestmark = pytest.mark.interop
 
@@ -99,33 +97,7 @@ def start_indexed_modelyard(
     root: Path, workdir: Path, database_url: str, schema: str
 ) -> ServerProcess:
     """`modelyard serve` over `root`, indexing into `schema` of the test PostgreSQL."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    config = workdir / f"modelyard-indexed-{port}.yml"
-    config.write_text(
-        json.dumps(
-            {
-                "storage": filesystem_storage(root),
-                "database": {"url": database_url, "schema": schema},
-                "log": {"access": False, "level": "info"},
-            }
-        )
-    )
-    log_path = workdir / f"modelyard-indexed-{port}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELYARD_", "REGISTRY_"))}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [MODELYARD, "serve", "--config", config, "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=workdir,
-        )
-    server = ServerProcess(
-        "modelyard", "127.0.0.1", port, root, log_path, process, fatal_markers=("Traceback",)
-    )
-    helpers.wait_ready(server)
-    return server
+    return helpers.start_modelyard(root, workdir, database={"url": database_url, "schema": schema})
 
 
 def populate(skopeo: str, server: ServerProcess, tmp_path: Path) -> dict[str, str]:
