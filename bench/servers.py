@@ -47,6 +47,18 @@ S3_ROOT = "bench"  # rootdirectory of both servers: their keys start with "bench
 S3_CHUNK = 10 << 20  # multipart part size of both servers (registry:2's default)
 
 
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child: SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -126,13 +138,8 @@ class S3Service:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            _terminate(self.process)
         self.process = None
         self.ps = None
         self._client = None
@@ -290,13 +297,7 @@ class Server:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process)
         self.process = None
         self.ps = None
         if self.s3 is not None and self.bucket:
