@@ -15,7 +15,7 @@ from registry.errors import (
     RegistryError,
 )
 from registry.handlers import params
-from registry.index.usage import PULL, PUSH, UsageRecorder
+from registry.index.usage import PULL, PUSH
 from registry.manifest import Descriptor, Manifest, ManifestInvalid, parse, sniff_media_type
 from storage.errors import BlobUnknown
 from storage.layout import RegistryStore
@@ -25,11 +25,6 @@ async def _resolve(store: RegistryStore, name: str, reference: Digest | str) -> 
     if isinstance(reference, Digest):
         return reference
     return await store.tags.resolve(name, reference)
-
-
-def _usage(request: Request) -> UsageRecorder | None:
-    found: UsageRecorder | None = getattr(request.app.state, "usage", None)
-    return found
 
 
 async def get_manifest(request: Request) -> Response:
@@ -42,7 +37,7 @@ async def get_manifest(request: Request) -> Response:
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))
         return Response(status_code=200, headers=headers, media_type=media_type)
-    usage = _usage(request)
+    usage = params.usage(request)
     if usage is not None:
         usage.record(name, str(digest), PULL)
     return Response(data, headers=headers, media_type=media_type)
@@ -101,7 +96,7 @@ async def put_manifest(request: Request) -> Response:
     tag = reference if isinstance(reference, str) else None
     if tag is not None:
         await store.tags.tag(name, tag, digest)
-    usage = _usage(request)
+    usage = params.usage(request)
     if usage is not None:
         usage.record(name, str(digest), PUSH)
     index = params.index(request)

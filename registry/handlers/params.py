@@ -15,6 +15,7 @@ from registry.errors import (
     RegistryError,
 )
 from registry.index.indexer import ModelIndex
+from registry.index.usage import UsageRecorder
 from registry.reference import is_valid_name, is_valid_tag
 from storage.layout import RegistryStore
 
@@ -29,6 +30,12 @@ def store(request: Request) -> RegistryStore:
 def index(request: Request) -> ModelIndex | None:
     """The model index, when the database is enabled and open."""
     found: ModelIndex | None = request.app.state.index
+    return found
+
+
+def usage(request: Request) -> UsageRecorder | None:
+    """The usage counters, when the database is enabled and open."""
+    found: UsageRecorder | None = request.app.state.usage
     return found
 
 
