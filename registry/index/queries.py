@@ -91,6 +91,19 @@ class _Where:
         return " AND ".join(self.conditions) if self.conditions else "true"
 
 
+def _equal_or_glob(where: _Where, column: str, value: str, fold_case: bool) -> None:
+    """`column` equals `value`, or matches it as a glob when it holds a `*`."""
+    if "*" in value:
+        operator, parameter = "LIKE", where.param(like_pattern(value))
+    else:
+        operator, parameter = "=", where.param(value)
+    left, right = column, f"{parameter}::text"
+    if fold_case:
+        left, right = f"lower({left})", f"lower({right})"
+    escape = " ESCAPE '\\'" if operator == "LIKE" else ""
+    where.add(f"{left} {operator} {right}{escape}")
+
+
 def _text_filters(where: _Where, query: ModelQuery) -> None:
     if query.text is not None:
         words = where.param(query.text)
@@ -101,17 +114,9 @@ def _text_filters(where: _Where, query: ModelQuery) -> None:
             f" OR m.name ILIKE {pattern}::text ESCAPE '\\')"
         )
     if query.name is not None:
-        if "*" in query.name:
-            pattern = where.param(like_pattern(query.name))
-            where.add(f"lower(m.name) LIKE lower({pattern}::text) ESCAPE '\\'")
-        else:
-            where.add(f"lower(m.name) = lower({where.param(query.name)}::text)")
+        _equal_or_glob(where, "m.name", query.name, fold_case=True)
     if query.repository is not None:
-        if "*" in query.repository:
-            pattern = where.param(like_pattern(query.repository))
-            where.add(f"m.repository LIKE {pattern}::text ESCAPE '\\'")
-        else:
-            where.add(f"m.repository = {where.param(query.repository)}::text")
+        _equal_or_glob(where, "m.repository", query.repository, fold_case=False)
     if query.family is not None:
         where.add(f"m.family = {where.param(query.family)}::text")
     for column, value in (
