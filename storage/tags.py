@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry.digest import Digest
-from storage import paths
+from storage import paths, repositories
 from storage.blobs import BlobStore
 from storage.driver import StorageDriver
 from storage.errors import ManifestUnknown, PathNotFound, RepositoryUnknown
@@ -36,9 +36,7 @@ class TagStore:
         try:
             children = await self.driver.list(paths.tags(name))
         except PathNotFound:
-            try:  # a repository has `_manifests` (as the catalog says); a parent folder has not
-                await self.driver.stat(paths.manifests(name))
-            except PathNotFound:
+            if not await repositories.exists(self.driver, name):
                 raise RepositoryUnknown(name) from None
             return []
         return sorted(child.rsplit("/", 1)[-1] for child in children)
