@@ -48,7 +48,7 @@ def _run_smoke(tmp_path: Path, *flags: str) -> tuple[str, dict[str, Any]]:
     """`python -m bench --smoke FLAGS`: the printed table and the JSON results."""
     missing = _missing_tools()
     if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
+        pytest.fail(f"not installed: {', '.join(missing)} (apt-get install them); refusing to skip")
     out = tmp_path / "bench.json"
     argv = [sys.executable, "-m", "bench", "--smoke", *flags]
     argv += ["--json", str(out), "--workdir", str(tmp_path)]
@@ -95,7 +95,7 @@ def test_smoke_run_on_s3_covers_every_scenario_on_both_servers(tmp_path: Path) -
     try:
         moto_command(0)
     except RuntimeError as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"{exc}; refusing to skip")
     stdout, data = _run_smoke(tmp_path, "--s3")
     storage = data["meta"]["storage"]
     assert storage["kind"] == "s3"

@@ -43,7 +43,7 @@ def test_version_from_the_module() -> None:
 def test_console_script_version() -> None:
     script = Path(sys.executable).parent / "modelyard"
     if not script.exists():
-        pytest.skip("the modelyard console script is not installed next to this interpreter")
+        pytest.fail("the modelyard console script is not installed next to this interpreter")
     result = subprocess.run(
         [str(script), "--version"], capture_output=True, text=True, check=True, timeout=60
     )
