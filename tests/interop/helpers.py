@@ -166,12 +166,14 @@ def start_modelyard(
     workdir: Path,
     storage: dict[str, Any] | None = None,
     database: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None,
 ) -> ServerProcess:
     """`modelyard serve` in its own process on a free loopback port over `root`.
 
     `storage` replaces the filesystem section, e.g. with an `s3:` one; `root` is then only
     where the server's files are kept. `database` is the config's `database:` section
-    (default: the embedded PostgreSQL).
+    (default: the embedded PostgreSQL). `sections` adds further top-level config sections,
+    such as `proxy:` or `auth:`.
     """
     if not MODELYARD.exists():
         pytest.fail(f"{MODELYARD} is missing: pip install -e '.[test]' in the virtualenv")
@@ -185,6 +187,7 @@ def start_modelyard(
                 "storage": storage or filesystem_storage(root),
                 "database": database or {},
                 "log": {"access": False, "level": "info"},
+                **(sections or {}),
             }
         )
     )
