@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from registry.app import create_app
 from registry.config import Config, DatabaseConfig, load
 from storage.filesystem import FilesystemDriver
+from tests.registry.index.reindex_helpers import storage_config
 from tests.support.postgres import drop_schema, new_schema
 
 
@@ -36,3 +37,9 @@ async def indexed_client(indexed_app: Starlette) -> AsyncIterator[httpx.AsyncCli
     transport = httpx.ASGITransport(app=indexed_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
         yield client
+
+
+@pytest.fixture
+def reindex_config(index_config: Config, tmp_path: Path) -> Config:
+    """The index configuration over the storage root of `indexed_app`."""
+    return storage_config(index_config, tmp_path / "root")
