@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
+from registry.handlers import (
+    base,
+    blobs,
+    catalog,
+    manifests,
+    ops,
+    referrers,
+    tags,
+    uploads,
+    webhooks,
+)
 from registry.handlers import models as model_api
 
 NAME = "/v2/{name:path}"
@@ -45,4 +55,9 @@ ROUTES = [
         model_api.manifest_record,
         methods=["GET"],
     ),
+    Route("/api/v1/webhooks", webhooks.list_webhooks, methods=["GET"]),
+    Route("/api/v1/webhooks", webhooks.create_webhook, methods=["POST"]),
+    Route("/api/v1/webhooks/{id}", webhooks.get_webhook, methods=["GET"]),
+    Route("/api/v1/webhooks/{id}", webhooks.delete_webhook, methods=["DELETE"]),
+    Route("/api/v1/webhooks/{id}/deliveries", webhooks.list_deliveries, methods=["GET"]),
 ]
