@@ -55,8 +55,9 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     #: status of the n-th attempt (0-based) of each event; 204 beyond the list
     statuses: list[int] = field(default_factory=list)
-    #: repositories whose events' first attempt hangs until `release` is set
-    hang_first: set[str] = field(default_factory=set)
+    #: (action, repository): the next event of these hangs on its first attempt until
+    #: `release` is set (once per pair)
+    hang_first: set[tuple[str, str]] = field(default_factory=set)
     release: threading.Event = field(default_factory=threading.Event)
     hanging: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,8 +90,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             with receiver.lock:
                 previous = sum(1 for r in receiver.received if r.event_id == item.event_id)
                 receiver.received.append(item)
-            repository = item.events[0]["target"]["repository"]
-            if previous == 0 and repository in receiver.hang_first:
+            event = item.events[0]
+            key = (event["action"], event["target"]["repository"])
+            with receiver.lock:
+                hang = previous == 0 and key in receiver.hang_first
+                receiver.hang_first.discard(key)
+            if hang:
                 receiver.hanging.set()
                 receiver.release.wait(60)
                 return
