@@ -123,6 +123,8 @@ class EventsConfig:
     lease_seconds: float = 60.0
     #: deliveries one instance claims and sends at once
     batch_size: int = 16
+    #: days events (and their delivery history) are kept; pending deliveries keep theirs
+    retention_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,13 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
 
 
 def _check_events(events: EventsConfig) -> None:
-    for key in ("poll_interval", "backoff_base", "delivery_timeout", "lease_seconds"):
+    for key in (
+        "poll_interval",
+        "backoff_base",
+        "delivery_timeout",
+        "lease_seconds",
+        "retention_days",
+    ):
         if getattr(events, key) <= 0:
             raise ConfigError(f"events.{key}: must be positive")
     if events.max_attempts < 1:

@@ -22,7 +22,16 @@ _LIST = frozenset({"limit", "cursor"})
 _DELIVERIES = frozenset({"limit", "cursor", "status"})
 
 
+def _invalid_query(exc: InvalidQuery) -> RegistryError:
+    return RegistryError(
+        QUERY_INVALID,
+        exc.detail(),
+        message=f"invalid query parameter {exc.parameter!r}: {exc.reason}",
+    )
+
+
 def _query(request: Request, allowed: frozenset[str]) -> dict[str, str]:
+    """The single-valued query parameters of an endpoint that accepts only `allowed`."""
     try:
         grouped = group_parameters(request.query_params.multi_items(), allowed, frozenset())
         found = {key: values[0] for key, values in grouped.items()}
@@ -31,18 +40,8 @@ def _query(request: Request, allowed: frozenset[str]) -> dict[str, str]:
         if found.get("status", "pending") not in webhooks.STATUSES:
             raise InvalidQuery("status", found["status"], "one of " + ", ".join(webhooks.STATUSES))
     except InvalidQuery as exc:
-        raise RegistryError(
-            QUERY_INVALID,
-            exc.detail(),
-            message=f"invalid query parameter {exc.parameter!r}: {exc.reason}",
-        ) from None
+        raise _invalid_query(exc) from None
     return found
-
-
-def _invalid_query(exc: InvalidQuery) -> RegistryError:
-    return RegistryError(
-        QUERY_INVALID, exc.detail(), message=f"invalid query parameter {exc.parameter!r}"
-    )
 
 
 def _webhook_id(request: Request) -> uuid.UUID:

@@ -9,7 +9,9 @@ backoff with jitter, and after `max_attempts` marks it dead. Results are written
 the worker still holds the lease it claimed (same holder, same attempt).
 
 The worker LISTENs on `events.CHANNEL` (NOTIFY is sent when deliveries are created) and
-also polls every `poll_interval` seconds, or sooner when a retry falls due.
+also polls every `poll_interval` seconds, or sooner when a retry falls due. Every
+`PRUNE_INTERVAL` seconds it deletes events older than `retention_days` (and with them their
+delivery history), keeping any whose delivery is still pending.
 
 Each POST carries the distribution envelope `{"events": [event]}` and the headers
 `X-Modelyard-Event-Id`, `X-Modelyard-Delivery-Id`, `X-Modelyard-Timestamp` (Unix seconds of
@@ -85,6 +87,19 @@ UPDATE deliveries SET
 WHERE id = $1 AND attempts = $2 AND leased_by = $3 AND status = 'pending'
 """
 
+#: old events (their deliveries go with them), a bounded batch, none with a pending delivery
+PRUNE = """
+DELETE FROM events WHERE id IN (
+    SELECT e.id FROM events e
+    WHERE e.created_at < now() - $1 * interval '1 day'
+      AND NOT EXISTS (SELECT 1 FROM deliveries d
+                      WHERE d.event_id = e.id AND d.status = 'pending')
+    LIMIT $2)
+"""
+PRUNE_BATCH = 10_000
+#: seconds between prunes of one instance
+PRUNE_INTERVAL = 600.0
+
 NEXT_DUE = """
 SELECT min(greatest(next_attempt_at, coalesce(lease_until, next_attempt_at)))
 FROM deliveries WHERE status = 'pending'
@@ -140,6 +155,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._pruned_at = -PRUNE_INTERVAL
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -223,6 +239,31 @@ class DeliveryWorker:
             # the lease expires and another attempt follows: at least once still holds
             log.exception("cannot record the result of delivery %d", delivery.id)
 
+    async def prune(self) -> int:
+        """Delete events older than `retention_days` (in batches); the number deleted."""
+        deleted = 0
+        while True:
+            status = await self.database.pool.execute(
+                PRUNE, self.config.retention_days, PRUNE_BATCH
+            )
+            count = int(status.split()[-1])
+            deleted += count
+            if count < PRUNE_BATCH:
+                return deleted
+
+    async def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._pruned_at < PRUNE_INTERVAL:
+            return
+        self._pruned_at = now
+        try:
+            deleted = await self.prune()
+        except Exception as exc:
+            log.warning("pruning old events failed: %s: %s", type(exc).__name__, exc)
+            return
+        if deleted:
+            log.info("pruned %d events older than %s days", deleted, self.config.retention_days)
+
     async def _listen(self) -> None:
         """(Re)open the LISTEN connection when it is missing or closed."""
         if self._listener is not None and not self._listener.is_closed():
@@ -249,6 +290,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         while True:
             await self._listen()
+            await self._maybe_prune()
             self._wake.clear()
             try:
                 sent = await self.run_once()

@@ -216,3 +216,37 @@ def test_backoff_doubles_with_jitter_and_is_capped() -> None:
             value = backoff(attempt, 2.0, 60.0, rng)
             assert delay / 2 <= value <= delay
     assert backoff(10_000, 1.0, 5.0, rng) <= 5.0
+
+
+async def test_old_events_are_pruned_unless_a_delivery_is_pending(
+    events_app: Starlette, events_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    await create_webhook(events_client, receiver, events=["push"])
+    for tag in ("old", "pending", "new"):
+        await push(events_client, tag=tag)
+    await wait_until(lambda: settled(events_app), "delivered")
+    await pool(events_app).execute(
+        "UPDATE events SET created_at = now() - interval '8 days'"
+        " WHERE payload -> 'target' ->> 'tag' IN ('old', 'pending')"
+    )
+    await pool(events_app).execute(
+        "UPDATE deliveries d SET status = 'pending', next_attempt_at = now() + interval '1 day'"
+        " FROM events e WHERE e.id = d.event_id AND e.payload -> 'target' ->> 'tag' = 'pending'"
+    )
+    index: ModelIndex = events_app.state.index
+    worker = DeliveryWorker(index.database, FAST_EVENTS, "pruner")
+    try:
+        # old: push and tag; pending: its tag event (the webhook takes pushes only)
+        assert await worker.prune() == 3
+        assert await worker.prune() == 0
+    finally:
+        await worker.close()
+    rows = await pool(events_app).fetch(
+        "SELECT action, payload -> 'target' ->> 'tag' AS tag FROM events ORDER BY tag, action"
+    )
+    assert [(row["action"], row["tag"]) for row in rows] == [
+        ("push", "new"),
+        ("tag", "new"),
+        ("push", "pending"),
+    ]
+    assert await pool(events_app).fetchval("SELECT count(*) FROM deliveries") == 2
