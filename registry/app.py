@@ -46,11 +46,13 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
         if database is not None and source is not None:
             worker = DeliveryWorker(database, config.events, source.instance_id)
             worker.start()
+        app.state.delivery = worker
         try:
             yield
         finally:
             app.state.index = None
             app.state.usage = None
+            app.state.delivery = None
             if worker is not None:
                 await worker.close()
             if usage is not None:
@@ -71,6 +73,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.referrers = Referrers(store)
     app.state.index = None
     app.state.usage = None
+    app.state.delivery = None
     return app
 
 

@@ -6,7 +6,8 @@ LOCKED`, so two instances never claim the same row at once; the claim is a lease
 claimable again when its lease expires. Answers 2xx mark the delivery delivered; anything
 else (other status, timeout, connection error) schedules a retry after an exponential
 backoff with jitter, and after `max_attempts` marks it dead. Results are written only while
-the worker still holds the lease it claimed (same holder, same attempt).
+the worker still holds the lease it claimed (same holder, same attempt). A worker that stops
+releases the leases of its interrupted attempts, so others need not wait for them.
 
 The worker LISTENs on `events.CHANNEL` (NOTIFY is sent when deliveries are created) and
 also polls every `poll_interval` seconds, or sooner when a retry falls due. Every
@@ -85,6 +86,13 @@ UPDATE deliveries SET
     next_attempt_at = now() + $5 * interval '1 second',
     last_status_code = $6, last_error = $7, lease_until = NULL, updated_at = now()
 WHERE id = $1 AND attempts = $2 AND leased_by = $3 AND status = 'pending'
+"""
+
+#: leases of a worker that stops: its interrupted attempts may be retried at once
+RELEASE = """
+UPDATE deliveries SET lease_until = NULL, updated_at = now(),
+    last_error = 'interrupted: the sending instance stopped'
+WHERE leased_by = $1 AND status = 'pending' AND lease_until > now()
 """
 
 #: old events (their deliveries go with them), a bounded batch, none with a pending delivery
@@ -310,6 +318,10 @@ class DeliveryWorker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            try:
+                await self.database.pool.execute(RELEASE, self.holder)
+            except Exception as exc:
+                log.warning("cannot release leases (they expire): %s: %s", type(exc).__name__, exc)
         listener, self._listener = self._listener, None
         if listener is not None:
             with contextlib.suppress(Exception):

@@ -250,3 +250,28 @@ async def test_old_events_are_pruned_unless_a_delivery_is_pending(
         ("push", "pending"),
     ]
     assert await pool(events_app).fetchval("SELECT count(*) FROM deliveries") == 2
+
+
+async def test_a_stopping_worker_releases_its_leases(
+    events_app: Starlette, events_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.hang_first = {("push", "team/cnn")}
+    await create_webhook(events_client, receiver, events=["push"])
+    await push(events_client)
+    await anyio.to_thread.run_sync(receiver.hanging.wait, DEADLINE)
+    index: ModelIndex = events_app.state.index
+    [before] = await pool(events_app).fetch("SELECT lease_until, leased_by FROM deliveries")
+    assert before["lease_until"] is not None
+    # another worker takes over at once when the app's own stops mid-delivery
+    worker = DeliveryWorker(index.database, FAST_EVENTS, "other")
+    app_worker = events_app.state.delivery
+    await app_worker.close()
+    [after] = await pool(events_app).fetch("SELECT status, lease_until, last_error FROM deliveries")
+    assert after["status"] == "pending"
+    assert after["lease_until"] is None
+    assert "interrupted" in after["last_error"]
+    try:
+        assert await worker.run_once() == 1
+    finally:
+        await worker.close()
+    assert await statuses(events_app) == [("delivered", 2)]
