@@ -205,11 +205,17 @@ class DeliveryWorker:
             SIGNATURE_HEADER: sign(delivery.secret, timestamp, body),
         }
         try:
-            async with self._client.stream(
-                "POST", delivery.url, content=body, headers=headers
-            ) as response:
+            # httpx times each phase; the lease needs a bound on the whole attempt
+            async with (
+                asyncio.timeout(self.config.delivery_timeout),
+                self._client.stream(
+                    "POST", delivery.url, content=body, headers=headers
+                ) as response,
+            ):
                 code = response.status_code
-        except Exception as exc:  # transport errors, timeouts, a URL httpx refuses
+        except TimeoutError:
+            return Outcome(False, None, f"timed out after {self.config.delivery_timeout} s")
+        except Exception as exc:  # transport errors, a URL httpx refuses
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT])
         if 200 <= code < 300:
             return Outcome(True, code, None)

@@ -275,3 +275,16 @@ async def test_a_stopping_worker_releases_its_leases(
     finally:
         await worker.close()
     assert await statuses(events_app) == [("delivered", 2)]
+
+
+async def test_a_receiver_that_hangs_times_out_and_is_retried(
+    events_app: Starlette, events_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.hang_first = {("push", "team/cnn")}
+    webhook = await create_webhook(events_client, receiver, events=["push"])
+    await push(events_client)
+    await wait_until(lambda: settled(events_app), "delivered on the second attempt")
+    assert await statuses(events_app) == [("delivered", 2)]
+    assert len(receiver.received) == 2
+    [item] = (await events_client.get(f"/api/v1/webhooks/{webhook}/deliveries")).json()["items"]
+    assert item["last_status_code"] == 204
