@@ -44,7 +44,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
             usage.start()
         worker = None
         if database is not None and source is not None:
-            worker = DeliveryWorker(database, config.events, source.instance_id)
+            worker = DeliveryWorker(database, config.events, source.instance_id, metrics)
             worker.start()
         app.state.delivery = worker
         try:

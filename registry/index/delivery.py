@@ -41,6 +41,7 @@ import httpx
 from registry.config import EventsConfig
 from registry.index.db import Database
 from registry.index.events import CHANNEL, ENVELOPE_MEDIA_TYPE, envelope
+from registry.metrics import Metrics
 
 log = logging.getLogger("modelyard.events")
 
@@ -150,13 +151,14 @@ class DeliveryWorker:
         database: Database,
         config: EventsConfig,
         holder: str,
-        client: httpx.AsyncClient | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.config = config
         #: written to `leased_by` of the rows this worker claims
         self.holder = holder
-        self._client = client or httpx.AsyncClient(
+        self.metrics = metrics
+        self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(config.delivery_timeout), follow_redirects=False
         )
         self._rng = random.Random()
@@ -221,8 +223,16 @@ class DeliveryWorker:
             return Outcome(True, code, None)
         return Outcome(False, code, f"HTTP {code}")
 
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(outcome).inc()
+
     async def _deliver(self, delivery: Claimed) -> None:
         outcome = await self._post(delivery)
+        if outcome.ok:
+            self._count("delivered")
+        else:
+            self._count("dead" if delivery.attempt >= self.config.max_attempts else "retry")
         try:
             if outcome.ok:
                 await self.database.pool.execute(

@@ -97,6 +97,9 @@ async def test_receiver_errors_are_retried_with_backoff_until_success(
     await wait_until(lambda: settled(events_app), "delivered after retries")
     assert await statuses(events_app) == [("delivered", 3)]
     assert len(receiver.received) == 3
+    text = (await events_client.get("/metrics")).text
+    assert 'modelyard_webhook_deliveries_total{outcome="delivered"} 1.0' in text
+    assert 'modelyard_webhook_deliveries_total{outcome="retry"} 2.0' in text
     assert len(set(receiver.by_event())) == 1
     assert all(verify(SECRET, item) for item in receiver.received)
     history = (await events_client.get(f"/api/v1/webhooks/{webhook}/deliveries")).json()
@@ -119,6 +122,9 @@ async def test_delivery_is_dead_after_max_attempts(
     await wait_until(lambda: settled(events_app), "dead")
     assert await statuses(events_app) == [("dead", FAST_EVENTS.max_attempts)]
     assert len(receiver.received) == FAST_EVENTS.max_attempts
+    text = (await events_client.get("/metrics")).text
+    assert 'modelyard_webhook_deliveries_total{outcome="retry"} 2.0' in text
+    assert 'modelyard_webhook_deliveries_total{outcome="dead"} 1.0' in text
     page = (
         await events_client.get(f"/api/v1/webhooks/{webhook}/deliveries", params={"status": "dead"})
     ).json()
