@@ -167,7 +167,9 @@ class UsageRecorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval)
             self._wake.clear()
-            await self.flush()
+            # a flush under way when the task is cancelled (close) finishes: its batch is
+            # out of `_pending` and would be lost; close waits for it on the lock
+            await asyncio.shield(self.flush())
 
     def start(self) -> None:
         if self._task is None:
