@@ -14,6 +14,8 @@ from registry import config as config_module
 from registry.config import Config
 from registry.errors import http_exception_response
 from registry.index.db import Database
+from registry.index.delivery import DeliveryWorker
+from registry.index.events import Source
 from registry.index.indexer import ModelIndex
 from registry.index.usage import UsageRecorder
 from registry.metrics import Metrics
@@ -34,16 +36,25 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = await Database.open(config) if config.database.enabled else None
-        app.state.index = ModelIndex(database, store) if database else None
+        source = Source.current() if config.events.enabled else None
+        app.state.index = ModelIndex(database, store, source) if database else None
         usage = UsageRecorder(database) if database else None
         app.state.usage = usage
         if usage is not None:
             usage.start()
+        worker = None
+        if database is not None and source is not None:
+            worker = DeliveryWorker(database, config.events, source.instance_id, metrics)
+            worker.start()
+        app.state.delivery = worker
         try:
             yield
         finally:
             app.state.index = None
             app.state.usage = None
+            app.state.delivery = None
+            if worker is not None:
+                await worker.close()
             if usage is not None:
                 await usage.close()
             if database is not None:
@@ -62,6 +73,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.referrers = Referrers(store)
     app.state.index = None
     app.state.usage = None
+    app.state.delivery = None
     return app
 
 

@@ -9,6 +9,7 @@ overridden with `MODELYARD_<SECTION>_<KEY>`, for example `MODELYARD_HTTP_PORT=50
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -106,12 +107,34 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    #: write push, pull, delete and tag events to the outbox and deliver them to webhooks
+    enabled: bool = True
+    #: seconds between polls for due deliveries (a NOTIFY wakes the worker sooner)
+    poll_interval: float = 2.0
+    #: attempts of one delivery before it is marked dead
+    max_attempts: int = 8
+    #: retry n waits about backoff_base * 2^(n-1) seconds (with jitter), at most backoff_max
+    backoff_base: float = 1.0
+    backoff_max: float = 300.0
+    #: seconds one HTTP delivery may take (connect, send, answer)
+    delivery_timeout: float = 10.0
+    #: seconds a claimed delivery stays with its instance; then another may retry it
+    lease_seconds: float = 60.0
+    #: deliveries one instance claims and sends at once
+    batch_size: int = 16
+    #: days events (and their delivery history) are kept; pending deliveries keep theirs
+    retention_days: float = 7.0
+
+
+@dataclass(frozen=True)
 class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
 
     def listen(self) -> tuple[str, int]:
         """Host and port to bind, from `http.addr` when set, else `http.host`/`http.port`."""
@@ -143,6 +166,13 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
         if kind is Path:
             return Path(str(value))
         return str(value)
@@ -227,4 +257,28 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     if config.limits.manifest_max_bytes <= 0:
         raise ConfigError("limits.manifest_max_bytes: must be positive")
     config.listen()
+    _check_events(config.events)
     return config
+
+
+def _check_events(events: EventsConfig) -> None:
+    for key in (
+        "poll_interval",
+        "backoff_base",
+        "delivery_timeout",
+        "lease_seconds",
+        "retention_days",
+    ):
+        if getattr(events, key) <= 0:
+            raise ConfigError(f"events.{key}: must be positive")
+    if events.max_attempts < 1:
+        raise ConfigError("events.max_attempts: must be at least 1")
+    if events.batch_size < 1:
+        raise ConfigError("events.batch_size: must be at least 1")
+    if events.backoff_max < events.backoff_base:
+        raise ConfigError("events.backoff_max: must not be less than events.backoff_base")
+    if events.lease_seconds <= events.delivery_timeout:
+        raise ConfigError(
+            "events.lease_seconds: must exceed events.delivery_timeout, or a slow delivery"
+            " would be sent twice"
+        )

@@ -34,3 +34,10 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "modelyard_webhook_deliveries_total",
+            "Webhook delivery attempts by outcome: delivered, retry (failed, to be retried), "
+            "dead (failed, the last attempt).",
+            ["outcome"],
+            registry=self.registry,
+        )

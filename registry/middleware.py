@@ -38,6 +38,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _header(scope, b"x-request-id") or os.urandom(8).hex()
+        scope.setdefault("state", {})["request_id"] = request_id
         state: dict[str, Any] = {"status": 0, "bytes_in": 0, "bytes_out": 0, "started": False}
         started = time.perf_counter()
 

@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
 from registry.handlers import models as model_api
+from registry.handlers import webhooks as webhook_api
 
 NAME = "/v2/{name:path}"
 UPLOAD = NAME + "/blobs/uploads/{upload_id}"
@@ -45,4 +46,9 @@ ROUTES = [
         model_api.manifest_record,
         methods=["GET"],
     ),
+    Route("/api/v1/webhooks", webhook_api.list_webhooks, methods=["GET"]),
+    Route("/api/v1/webhooks", webhook_api.create_webhook, methods=["POST"]),
+    Route("/api/v1/webhooks/{id}", webhook_api.get_webhook, methods=["GET"]),
+    Route("/api/v1/webhooks/{id}", webhook_api.delete_webhook, methods=["DELETE"]),
+    Route("/api/v1/webhooks/{id}/deliveries", webhook_api.list_deliveries, methods=["GET"]),
 ]

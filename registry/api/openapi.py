@@ -294,8 +294,9 @@ MODEL_PARAMETERS: list[JsonSchema] = [
         "Metric threshold `NAME OP NUMBER`, OP one of "
         + ", ".join(f"`{op}`" for op in OPERATORS)
         + " (e.g. `accuracy>=0.9`, `training.acc>0.5`); NAME is a metrics key, `*` a "
-        "wildcard over keys. Repeat for several; all must hold. Manifests without the metric "
-        "do not match.",
+        "wildcard over keys; a NAME without a dot also matches keys ending in `.NAME` (ORMB "
+        "`training.accuracy` for `accuracy`), and any matching key may satisfy it. "
+        "Repeat for several; all must hold. Manifests without the metric do not match.",
     ),
     _repeated(
         "annotation",
@@ -443,13 +444,21 @@ _DOCUMENT: JsonSchema = {
         "title": "Modelyard management API",
         "version": "1",
         "description": "Query the model index: every manifest pushed to the registry, read "
-        "from its config (ORMB, CNCF ModelPack, KitOps, Docker model artifacts, images). "
+        "from its config (ORMB, CNCF ModelPack, KitOps, Docker model artifacts, images); "
+        "manage webhooks that receive push, pull, delete and tag events. "
         "Errors use the OCI distribution error body.",
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
     "paths": PATHS,
     "components": {"schemas": SCHEMAS},
 }
+
+
+# the webhook API's part of the document; it builds on the helpers above
+from registry.api.openapi_webhooks import WEBHOOK_PATHS, WEBHOOK_SCHEMAS  # noqa: E402
+
+PATHS.update(WEBHOOK_PATHS)
+SCHEMAS.update(WEBHOOK_SCHEMAS)
 
 
 def document() -> JsonSchema:

@@ -15,6 +15,8 @@ from registry.errors import (
     RegistryError,
 )
 from registry.handlers import params
+from registry.handlers.origin import origin, record_pull
+from registry.index.events import Target
 from registry.index.usage import PULL, PUSH
 from registry.manifest import Descriptor, Manifest, ManifestInvalid, parse, sniff_media_type
 from storage.errors import BlobUnknown
@@ -30,7 +32,8 @@ async def _resolve(store: RegistryStore, name: str, reference: Digest | str) -> 
 async def get_manifest(request: Request) -> Response:
     name = params.repository(request)
     store = params.store(request)
-    digest = await _resolve(store, name, params.reference(request.path_params["reference"]))
+    reference = params.reference(request.path_params["reference"])
+    digest = await _resolve(store, name, reference)
     data = await store.manifests.get(name, digest)
     headers = {"Docker-Content-Digest": str(digest), "ETag": f'"{digest}"'}
     media_type = sniff_media_type(data)
@@ -40,6 +43,8 @@ async def get_manifest(request: Request) -> Response:
     usage = params.usage(request)
     if usage is not None:
         usage.record(name, str(digest), PULL)
+    tag = reference if isinstance(reference, str) else ""
+    record_pull(request, Target(name, str(digest), media_type, len(data), tag))
     return Response(data, headers=headers, media_type=media_type)
 
 
@@ -101,7 +106,9 @@ async def put_manifest(request: Request) -> Response:
         usage.record(name, str(digest), PUSH)
     index = params.index(request)
     if index is not None:
-        await index.safely(name, index.manifest_pushed(name, digest, data, manifest, tag))
+        await index.safely(
+            name, index.manifest_pushed(name, digest, data, manifest, tag, origin(request))
+        )
     headers = {
         "Location": f"/v2/{name}/manifests/{digest}",
         "Docker-Content-Digest": str(digest),
@@ -122,12 +129,12 @@ async def delete_manifest(request: Request) -> Response:
     if isinstance(reference, str):
         await store.tags.untag(name, reference)
         if index is not None:
-            await index.safely(name, index.tag_deleted(name, reference))
+            await index.safely(name, index.tag_deleted(name, reference, origin(request)))
     else:
         await store.manifests.get(name, reference)
         for tag in await store.tags.pointing_at(name, reference):
             await store.tags.untag(name, tag)
         await store.manifests.delete(name, reference)
         if index is not None:
-            await index.safely(name, index.manifest_deleted(name, reference))
+            await index.safely(name, index.manifest_deleted(name, reference, origin(request)))
     return Response(status_code=202, headers={"Content-Length": "0"})

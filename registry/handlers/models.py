@@ -53,7 +53,7 @@ def _parameters(request: Request, allowed: frozenset[str]) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def _pool(request: Request) -> AsyncIterator[Any]:
+async def index_pool(request: Request) -> AsyncIterator[Any]:
     """The index's connection pool; 503 when the index is disabled or unreachable."""
     index = params.index(request)
     if index is None:
@@ -79,7 +79,7 @@ async def list_models(request: Request) -> Response:
         query = parse_model_query(request.query_params.multi_items())
     except InvalidQuery as exc:
         raise _invalid(exc) from None
-    async with _pool(request) as pool:
+    async with index_pool(request) as pool:
         page = await queries.list_models(pool, query)
     return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
@@ -96,7 +96,7 @@ async def list_versions(request: Request) -> Response:
     """`GET /api/v1/repositories/{name}/versions`: tags by semantic version, then push time."""
     name = params.repository(request)
     _parameters(request, frozenset())
-    async with _pool(request) as pool:
+    async with index_pool(request) as pool:
         stale, versions = await _versions(pool, name)
     return JSONResponse(
         {
@@ -115,7 +115,7 @@ async def latest_version(request: Request) -> Response:
         prerelease = parse_bool("prerelease", given.get("prerelease", "false"))
     except InvalidQuery as exc:
         raise _invalid(exc) from None
-    async with _pool(request) as pool:
+    async with index_pool(request) as pool:
         _, versions = await _versions(pool, name)
     found = latest(versions, prerelease)
     if found is None:
@@ -131,7 +131,7 @@ async def manifest_record(request: Request) -> Response:
     name = params.repository(request)
     digest = params.digest(request.path_params["digest"])
     _parameters(request, frozenset())
-    async with _pool(request) as pool:
+    async with index_pool(request) as pool:
         record = await queries.manifest_record(pool, name, str(digest))
     if record is None:
         raise RegistryError(MANIFEST_UNKNOWN, {"name": name, "digest": str(digest)})
@@ -142,7 +142,7 @@ async def repository_usage(request: Request) -> Response:
     """`GET /api/v1/repositories/{name}/usage`: pulls, pushes and errors, per manifest too."""
     name = params.repository(request)
     _parameters(request, frozenset())
-    async with _pool(request) as pool:
+    async with index_pool(request) as pool:
         found = await usage.repository_usage(pool, name)
     if found is None:
         raise RegistryError(NAME_UNKNOWN, {"name": name})

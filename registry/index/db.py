@@ -37,9 +37,21 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 
 class Database:
-    def __init__(self, pool: asyncpg.Pool, embedded: Any = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        embedded: Any = None,
+        url: str = "",
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.pool = pool
         self._embedded = embedded
+        self._url = url
+        self._settings = settings
+
+    async def connect(self) -> asyncpg.Connection:
+        """A connection of its own, outside the pool (e.g. to LISTEN); the caller closes it."""
+        return await asyncpg.connect(self._url, server_settings=self._settings)
 
     @classmethod
     async def open(cls, config: Config) -> Database:
@@ -65,7 +77,7 @@ class Database:
         )
         async with pool.acquire() as connection:
             await migrate(connection)
-        return cls(pool, embedded)
+        return cls(pool, embedded, url, settings)
 
     async def close(self) -> None:
         await self.pool.close()

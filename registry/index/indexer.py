@@ -1,7 +1,8 @@
 """Writes the model index: one row per manifest, plus its tags and layers.
 
 Called after storage has committed a manifest. Indexing never fails a push: any error is
-logged and the repository is marked for `modelyard reindex`.
+logged and the repository is marked for `modelyard reindex`. With a `Source` (events
+enabled), each change writes its push, tag or delete event in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from typing import Any
 
 from registry.digest import Digest
 from registry.index.db import Database
+from registry.index.events import (
+    DELETE,
+    PUSH,
+    TAG,
+    Event,
+    Origin,
+    Source,
+    Target,
+    new_event,
+    write_events,
+)
 from registry.index.extract import extract_record
 from registry.index.semver import parse_semver
 from registry.manifest import Descriptor, Manifest
@@ -63,9 +75,18 @@ def layers_of(manifest: Manifest) -> list[Descriptor]:
 
 
 class ModelIndex:
-    def __init__(self, database: Database, store: RegistryStore) -> None:
+    def __init__(
+        self, database: Database, store: RegistryStore, source: Source | None = None
+    ) -> None:
         self.database = database
         self.store = store
+        #: the instance events are written as; None when events are disabled
+        self.source = source
+
+    def _event(self, action: str, target: Target, origin: Origin | None) -> list[Event]:
+        if self.source is None or origin is None:
+            return []
+        return [new_event(action, target, origin, self.source)]
 
     async def _config(self, manifest: Manifest) -> bytes | None:
         if manifest.config is None or manifest.config.size > CONFIG_LIMIT:
@@ -128,9 +149,17 @@ class ModelIndex:
         ]
 
     async def manifest_pushed(
-        self, name: str, digest: Digest, data: bytes, manifest: Manifest, tag: str | None
+        self,
+        name: str,
+        digest: Digest,
+        data: bytes,
+        manifest: Manifest,
+        tag: str | None,
+        origin: Origin | None = None,
     ) -> None:
         row = await self.row(name, digest, data, manifest)
+        target = Target(name, str(digest), manifest.media_type, len(data), tag or "")
+        events = self._event(PUSH, target, origin)
         layers = [
             (name, str(digest), position, d.media_type, str(d.digest), d.size, d.annotations)
             for position, d in enumerate(layers_of(manifest))
@@ -153,6 +182,11 @@ class ModelIndex:
                 layers,
             )
             if tag is not None:
+                previous = await connection.fetchval(
+                    "SELECT digest FROM tags WHERE repository = $1 AND tag = $2 FOR UPDATE",
+                    name,
+                    tag,
+                )
                 await connection.execute(
                     "INSERT INTO tags (repository, tag, digest) VALUES ($1, $2, $3)"
                     " ON CONFLICT (repository, tag) DO UPDATE"
@@ -161,6 +195,9 @@ class ModelIndex:
                     tag,
                     str(digest),
                 )
+                if previous != str(digest):
+                    events += self._event(TAG, target, origin)
+            await write_events(connection, events)
 
     async def safely(self, name: str, change: Awaitable[None]) -> None:
         """Apply an index change; on failure log it and mark the repository for reindex."""
@@ -173,22 +210,33 @@ class ModelIndex:
             except Exception:
                 log.exception("cannot mark %s for reindex", name)
 
-    async def tag_deleted(self, name: str, tag: str) -> None:
+    async def tag_deleted(self, name: str, tag: str, origin: Origin | None = None) -> None:
         async with self.database.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT 1 FROM repositories WHERE name = $1 FOR UPDATE", name)
-            await connection.execute(
-                "DELETE FROM tags WHERE repository = $1 AND tag = $2", name, tag
+            digest = await connection.fetchval(
+                "DELETE FROM tags WHERE repository = $1 AND tag = $2 RETURNING digest", name, tag
             )
+            target = Target(name, digest or "", tag=tag)
+            await write_events(connection, self._event(DELETE, target, origin))
 
-    async def manifest_deleted(self, name: str, digest: Digest) -> None:
+    async def manifest_deleted(
+        self, name: str, digest: Digest, origin: Origin | None = None
+    ) -> None:
         async with self.database.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT 1 FROM repositories WHERE name = $1 FOR UPDATE", name)
             await connection.execute(
                 "DELETE FROM tags WHERE repository = $1 AND digest = $2", name, str(digest)
             )
-            await connection.execute(
-                "DELETE FROM manifests WHERE repository = $1 AND digest = $2", name, str(digest)
+            deleted = await connection.fetchrow(
+                "DELETE FROM manifests WHERE repository = $1 AND digest = $2"
+                " RETURNING media_type, manifest_size",
+                name,
+                str(digest),
             )
+            target = Target(name, str(digest))
+            if deleted is not None:
+                target = Target(name, str(digest), deleted["media_type"], deleted["manifest_size"])
+            await write_events(connection, self._event(DELETE, target, origin))
 
     async def mark_for_reindex(self, name: str, error: str) -> None:
         await self.database.pool.execute(

@@ -140,6 +140,23 @@ def _text_filters(where: _Where, query: ModelQuery) -> None:
         )
 
 
+def _any_metric(where: _Where, name: str, op: str, value: float) -> str:
+    """Some metrics key matching `name` holds a number `op value`: keys matching the glob
+    when `name` has a `*`, else (a bare name) the key `name` or any key ending in `.name`,
+    as ORMB's `group.name` keys do (`accuracy` finds `training.accuracy`)."""
+    if "*" in name:
+        patterns = [like_pattern(name)]
+    else:
+        patterns = [like_pattern(name, glob=False), "%." + like_pattern(name, glob=False)]
+    keys = where.param(patterns)
+    threshold = where.param(value)
+    return (
+        "EXISTS (SELECT 1 FROM jsonb_each(m.metrics) AS e(key, value)"
+        f" WHERE e.key LIKE ANY ({keys}::text[]) AND CASE WHEN jsonb_typeof(e.value) = 'number'"
+        f" THEN e.value::float8 END {op} {threshold}::float8)"
+    )
+
+
 def _model_filters(where: _Where, query: ModelQuery) -> None:
     if query.params_min is not None:
         where.add(f"m.parameter_count >= {where.param(query.params_min)}::bigint")
@@ -147,15 +164,8 @@ def _model_filters(where: _Where, query: ModelQuery) -> None:
         where.add(f"m.parameter_count <= {where.param(query.params_max)}::bigint")
     for metric in query.metrics:
         op = _SQL_OPERATORS[metric.op]
-        if "*" in metric.name:
-            pattern = where.param(like_pattern(metric.name))
-            threshold = where.param(metric.value)
-            where.add(
-                "EXISTS (SELECT 1 FROM jsonb_each(m.metrics) AS e(key, value)"
-                f" WHERE e.key LIKE {pattern}::text ESCAPE '\\'"
-                " AND CASE WHEN jsonb_typeof(e.value) = 'number' THEN e.value::float8 END"
-                f" {op} {threshold}::float8)"
-            )
+        if "*" in metric.name or "." not in metric.name:
+            where.add(_any_metric(where, metric.name, op, metric.value))
         else:
             key = where.param(metric.name)
             threshold = where.param(metric.value)

@@ -5,6 +5,12 @@ writes the pending counts to PostgreSQL in one statement every `FLUSH_INTERVAL` 
 sooner when `MAX_PENDING` distinct keys are waiting; once more on shutdown. Counts add up
 across instances (`count = count + EXCLUDED.count`), so any number of processes may share the
 table. A failed flush is logged and its counts kept for the next try, up to `MAX_KEPT` keys.
+
+Pull events (see registry/index/events.py) ride on the same flush, in its transaction:
+a pull is on the hot path, so it is not worth a transaction of its own. The price is that
+pull events reach the outbox up to `FLUSH_INTERVAL` seconds late, and those pending when a
+process is killed are lost with its counts; push, tag and delete events are written with
+their index change and are never lost that way.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from registry.index.db import Database
+from registry.index.events import Event, write_events
 
 log = logging.getLogger("modelyard.index")
 
@@ -68,6 +75,7 @@ class UsageRecorder:
         self.max_kept = max(max_kept, max_pending)
         self.dropped = 0
         self._pending: dict[Key, Pending] = {}
+        self._events: list[Event] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -93,27 +101,46 @@ class UsageRecorder:
         if len(self._pending) >= self.max_pending:
             self._wake.set()
 
+    def record_event(self, event: Event) -> None:
+        """Queue a (pull) event for the next flush; never blocks and never raises."""
+        if len(self._events) >= self.max_kept:
+            self.dropped += 1
+            return
+        self._events.append(event)
+        if len(self._events) >= self.max_pending:
+            self._wake.set()
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._events)
+
     async def flush(self) -> int:
-        """Write the pending counts in one statement; the number of keys written (0 when
-        there was nothing to write or the write failed, its counts then kept)."""
+        """Write the pending counts in one statement, and the pending events, in one
+        transaction; the number of keys written (0 when there was nothing to write or the
+        write failed, its counts and events then kept)."""
         async with self._lock:
             batch, self._pending = self._pending, {}
-            if not batch:
+            events, self._events = self._events, []
+            if not batch and not events:
                 return 0
             keys = list(batch)
             entries = [batch[key] for key in keys]
             try:
-                await self.database.pool.execute(
-                    FLUSH,
-                    [key[0] for key in keys],
-                    [key[1] for key in keys],
-                    [key[2] for key in keys],
-                    [entry.count for entry in entries],
-                    [entry.first_at for entry in entries],
-                    [entry.last_at for entry in entries],
-                )
+                async with self.database.pool.acquire() as connection, connection.transaction():
+                    if keys:
+                        await connection.execute(
+                            FLUSH,
+                            [key[0] for key in keys],
+                            [key[1] for key in keys],
+                            [key[2] for key in keys],
+                            [entry.count for entry in entries],
+                            [entry.first_at for entry in entries],
+                            [entry.last_at for entry in entries],
+                        )
+                    await write_events(connection, events)
             except Exception as exc:
                 self._keep(batch)
+                self._events = (events + self._events)[: self.max_kept]
                 log.warning(
                     "usage flush failed, %d keys kept: %s: %s",
                     len(self._pending),
@@ -140,7 +167,9 @@ class UsageRecorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval)
             self._wake.clear()
-            await self.flush()
+            # a flush under way when the task is cancelled (close) finishes: its batch is
+            # out of `_pending` and would be lost; close waits for it on the lock
+            await asyncio.shield(self.flush())
 
     def start(self) -> None:
         if self._task is None:

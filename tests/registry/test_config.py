@@ -11,6 +11,7 @@ from registry.config import (
     Config,
     ConfigError,
     DeleteConfig,
+    EventsConfig,
     FilesystemConfig,
     HttpConfig,
     LimitsConfig,
@@ -279,6 +280,14 @@ BAD_FILES = [
     ("storage: {s3: {bucket: b, chunksize: big}}\n", "storage.s3.chunksize"),
     ("limits: {manifest_max_bytes: 0}\n", "manifest_max_bytes"),
     ("limits: {manifest_max_bytes: -1}\n", "manifest_max_bytes"),
+    ("events: {poll_interval: 0}\n", "events.poll_interval"),
+    ("events: {poll_interval: fast}\n", "events.poll_interval"),
+    ("events: {backoff_base: .inf}\n", "events.backoff_base"),
+    ("events: {backoff_base: true}\n", "events.backoff_base"),
+    ("events: {max_attempts: 0}\n", "events.max_attempts"),
+    ("events: {batch_size: 0}\n", "events.batch_size"),
+    ("events: {backoff_base: 10, backoff_max: 5}\n", "events.backoff_max"),
+    ("events: {delivery_timeout: 30, lease_seconds: 30}\n", "events.lease_seconds"),
     ("- a list\n", "top level must be a mapping"),
     ("key: [unclosed\n", "cannot read config"),
 ]
@@ -304,6 +313,17 @@ def test_bad_file_values(tmp_path: Path, text: str, message: str) -> None:
 def test_bad_environment_values(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(environ=environ)
+
+
+def test_events_section(tmp_path: Path) -> None:
+    text = "events: {enabled: false, poll_interval: 0.25, max_attempts: 3, lease_seconds: 90}\n"
+    config = load(write(tmp_path, text), environ={"MODELYARD_EVENTS_BACKOFF_MAX": "12.5"})
+    assert config.events.enabled is False
+    assert config.events.poll_interval == 0.25
+    assert config.events.max_attempts == 3
+    assert config.events.lease_seconds == 90.0
+    assert config.events.backoff_max == 12.5
+    assert load(environ={}).events == EventsConfig()
 
 
 def test_error_names_the_key(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -11,10 +11,11 @@ import pytest
 from starlette.applications import Starlette
 
 from registry.app import create_app
-from registry.config import Config, DatabaseConfig, load
+from registry.config import Config, DatabaseConfig, EventsConfig, load
 from storage.filesystem import FilesystemDriver
 from tests.registry.index.reindex_helpers import storage_config
 from tests.support.postgres import drop_schema, new_schema
+from tests.support.receiver import Receiver, running_receiver
 
 
 @pytest.fixture
@@ -43,3 +44,36 @@ async def indexed_client(indexed_app: Starlette) -> AsyncIterator[httpx.AsyncCli
 def reindex_config(index_config: Config, tmp_path: Path) -> Config:
     """The index configuration over the storage root of `indexed_app`."""
     return storage_config(index_config, tmp_path / "root")
+
+
+#: events settings that make retries and polls quick in tests
+FAST_EVENTS = EventsConfig(
+    poll_interval=0.1,
+    max_attempts=3,
+    backoff_base=0.05,
+    backoff_max=0.2,
+    delivery_timeout=2.0,
+    lease_seconds=3.0,
+)
+
+
+@pytest.fixture
+async def events_app(index_config: Config, tmp_path: Path) -> AsyncIterator[Starlette]:
+    """An indexed app whose delivery worker polls and retries quickly."""
+    config = dataclasses.replace(index_config, events=FAST_EVENTS)
+    app = create_app(config, FilesystemDriver(tmp_path / "root"))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def events_client(events_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=events_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+        yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as found:
+        yield found

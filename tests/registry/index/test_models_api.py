@@ -120,7 +120,15 @@ FILTERS: list[tuple[Params, tuple[str, ...]]] = [
     ([("metric", "training.accuracy<=0.85")], ("team/cnn:1.9.0-rc.1", "team/cnn:exp")),
     ([("metric", "training.accuracy=0.95")], ("team/cnn:1.10.0",)),
     ([("metric", "*.accuracy>=0.9")], ("team/cnn:1.10.0", "team/cnn:1.9.0")),
-    ([("metric", "accuracy>=0.9")], ()),
+    # a bare name matches the ORMB `group.name` keys whose last segment it is
+    ([("metric", "accuracy>=0.9")], ("team/cnn:1.10.0", "team/cnn:1.9.0")),
+    ([("metric", "accuracy<0.9")], ("team/cnn:1.9.0-rc.1", "team/cnn:exp")),
+    ([("metric", "f1>0")], ("team/cnn:exp",)),
+    ([("metric", "accuracy>=0.9"), ("metric", "loss>0.15")], ("team/cnn:1.9.0",)),
+    ([("metric", "curacy>=0.9")], ()),
+    ([("metric", "ACCURACY>=0.9")], ()),
+    ([("metric", "ining.accuracy>=0.9")], ()),
+    ([("metric", "acc_racy>=0.9")], ()),
     (
         [("metric", "training.accuracy>=0.9"), ("metric", "training.loss>0.15")],
         ("team/cnn:1.9.0",),

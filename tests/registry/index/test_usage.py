@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from starlette.applications import Starlette
 
 from registry.app import create_app
 from registry.config import Config, DatabaseConfig
-from registry.index import usage
+from registry.index import events, usage
 from registry.index.usage import ERROR, PULL, PUSH, UsageRecorder
 from storage.filesystem import FilesystemDriver
 from tests.registry.helpers import assert_error
@@ -50,18 +51,47 @@ def recorder(app: Starlette) -> UsageRecorder:
 
 
 class CountingPool:
-    """Delegates `execute` to a real pool, counting the calls; or fails them all."""
+    """Delegates to a real pool, counting the statements; or fails them all."""
 
     def __init__(self, pool: Any, fail: bool = False) -> None:
         self.pool = pool
         self.fail = fail
         self.statements: list[str] = []
 
-    async def execute(self, query: str, *args: Any) -> str:
+    def _run(self, query: str) -> None:
         self.statements.append(query)
         if self.fail:
             raise OSError("connection refused")
+
+    async def execute(self, query: str, *args: Any) -> str:
+        self._run(query)
         result: str = await self.pool.execute(query, *args)
+        return result
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[CountingConnection]:
+        async with self.pool.acquire() as connection:
+            yield CountingConnection(self, connection)
+
+
+class CountingConnection:
+    """A pooled connection whose statements its CountingPool counts."""
+
+    def __init__(self, pool: CountingPool, connection: Any) -> None:
+        self.pool = pool
+        self.connection = connection
+
+    def transaction(self) -> Any:
+        return self.connection.transaction()
+
+    async def execute(self, query: str, *args: Any) -> str:
+        self.pool._run(query)
+        result: str = await self.connection.execute(query, *args)
+        return result
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        self.pool._run(query)
+        result: list[Any] = await self.connection.fetch(query, *args)
         return result
 
 
@@ -157,9 +187,10 @@ async def test_many_requests_are_one_statement(
     assert counting.statements == []  # nothing written on the request path
     assert found.pending == {("team/cnn", digest, PULL): 40, ("team/cnn", "", ERROR): 5}
     assert await found.flush() == 2
-    assert len(counting.statements) == 1
+    # one statement for the counts, one for the 40 pull events, in one transaction
+    assert counting.statements == [usage.FLUSH, events.WRITE]
     assert await found.flush() == 0  # nothing pending: no statement
-    assert len(counting.statements) == 1
+    assert len(counting.statements) == 2
     body = await stats(client, "team/cnn")
     assert body["totals"] == {"pulls": 40, "pushes": 1, "errors": 5}
 
