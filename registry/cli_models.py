@@ -12,15 +12,16 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import httpx
+if TYPE_CHECKING:
+    import httpx  # imported where used: `modelyard serve` should not load httpx and rich
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 MAX_CELL = 40
 MAX_PAGES = 100_000
 
-Action = Callable[[argparse.Namespace, httpx.Client, TextIO], int]
+Action = Callable[[argparse.Namespace, "httpx.Client", TextIO], int]
 
 
 class CommandError(Exception):
@@ -91,6 +92,8 @@ def print_json(document: Any, out: TextIO) -> None:
 
 
 def _get(client: httpx.Client, path: str, params: Sequence[tuple[str, str]] = ()) -> Any:
+    import httpx
+
     try:
         response = client.get(path, params=list(params))
     except httpx.HTTPError as exc:
@@ -317,6 +320,8 @@ def list_versions(args: argparse.Namespace, client: httpx.Client, out: TextIO) -
 
 
 def _run(args: argparse.Namespace) -> int:
+    import httpx
+
     url = args.url or os.environ.get("MODELYARD_URL") or DEFAULT_URL
     with httpx.Client(base_url=url, timeout=args.timeout) as client:
         return execute(args, client, sys.stdout)

@@ -16,6 +16,7 @@ from registry.config import Config
 def _granian(config_path: str | None, host: str, port: int, config: Config) -> None:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     if config_path:
@@ -30,6 +31,7 @@ def _granian(config_path: str | None, host: str, port: int, config: Config) -> N
         log_level=LogLevels(config.log.level.lower()),
         log_access=False,
         backlog=1024,
+        http1_settings=HTTP1Settings(max_buffer_size=config.http.read_buffer_size),
     ).serve()
 
 

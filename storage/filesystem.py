@@ -14,12 +14,13 @@ import stat
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 from anyio import to_thread
 
 from storage.driver import FileInfo, check_path, join
 from storage.errors import InvalidOffset, PathNotFound
+from storage.fswriter import FilesystemWriter, open_writer
 
 T = TypeVar("T")
 READ_CHUNK = 1 << 20
@@ -36,43 +37,6 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-class FilesystemWriter:
-    def __init__(self, full: Path, handle: BinaryIO, size: int) -> None:
-        self._full = full
-        self._handle = handle
-        self._size = size
-        self._closed = False
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    async def write(self, data: bytes | bytearray) -> int:
-        await to_thread.run_sync(self._handle.write, data)
-        self._size += len(data)
-        return len(data)
-
-    def _sync_close(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-
-    async def commit(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await to_thread.run_sync(self._sync_close)
-
-    async def cancel(self) -> None:
-        await self.close()
-        with contextlib.suppress(FileNotFoundError):
-            await to_thread.run_sync(self._full.unlink)
-
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await to_thread.run_sync(self._handle.close)
 
 
 class FilesystemDriver:
@@ -138,13 +102,8 @@ class FilesystemDriver:
         finally:
             handle.close()
 
-    def _open_writer(self, full: Path, append: bool) -> FilesystemWriter:
-        full.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(full, "ab" if append else "wb")  # noqa: SIM115 - owned by the writer
-        return FilesystemWriter(full, handle, handle.tell())
-
     async def writer(self, path: str, append: bool = False) -> FilesystemWriter:
-        return await to_thread.run_sync(self._open_writer, self._full(path), append)
+        return await to_thread.run_sync(open_writer, self._full(path), append)
 
     async def stat(self, path: str) -> FileInfo:
         full = self._full(path)

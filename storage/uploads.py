@@ -64,12 +64,17 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return error
 
 
-async def _flush(writer: FileWriter, hasher: Hasher | None, data: bytearray) -> None:
+async def _flush(writer: FileWriter, hasher: Hasher | None, data: bytes) -> None:
     """Hash and write one batch at once: both release the GIL, so they share the cores."""
     async with anyio.create_task_group() as group:
         if hasher is not None:
             group.start_soon(to_thread.run_sync, hasher.update, data)
         await writer.write(data)
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    """One buffer of `chunks`; a single chunk (a large body message) is passed as is."""
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _write_batches(
@@ -81,12 +86,13 @@ async def _write_batches(
     received. At most two batches are in memory, whatever the size of the body.
     """
     written = 0
-    batch = bytearray()
+    chunks: list[bytes] = []
+    pending = 0
     try:
         async with anyio.create_task_group() as group:
             previous: anyio.Event | None = None
 
-            async def flush(data: bytearray, done: anyio.Event) -> None:
+            async def flush(data: bytes, done: anyio.Event) -> None:
                 try:
                     await _flush(writer, hasher, data)
                 finally:
@@ -98,17 +104,18 @@ async def _write_batches(
                 written += len(chunk)
                 if limit is not None and written > limit:
                     raise SizeMismatch(writer, f"body is longer than the announced {limit} bytes")
-                batch += chunk
-                if len(batch) >= BATCH_SIZE:
+                chunks.append(chunk)
+                pending += len(chunk)
+                if pending >= BATCH_SIZE:
                     if previous is not None:
                         await previous.wait()
                     previous = anyio.Event()
-                    group.start_soon(flush, batch, previous)
-                    batch = bytearray()
+                    group.start_soon(flush, _joined(chunks), previous)
+                    chunks, pending = [], 0
             if previous is not None:
                 await previous.wait()
-            if batch:
-                await _flush(writer, hasher, batch)
+            if chunks:
+                await _flush(writer, hasher, _joined(chunks))
     except BaseExceptionGroup as group_error:
         raise _first_error(group_error) from None
     return written

@@ -261,6 +261,12 @@ def test_addr_wins_over_host_and_port() -> None:
     assert config.listen() == ("10.0.0.1", 9000)
 
 
+def test_read_buffer_size_default_and_override(tmp_path: Path) -> None:
+    assert load(write(tmp_path, ""), environ={}).http.read_buffer_size == 1 << 20
+    environ = {"MODELYARD_HTTP_READ_BUFFER_SIZE": "4194304"}
+    assert load(write(tmp_path, ""), environ=environ).http.read_buffer_size == 4 << 20
+
+
 def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELYARD_HTTP_PORT", "5999")
     assert load().http.port == 5999
@@ -271,6 +277,7 @@ BAD_FILES = [
     ("http: {port: true}\n", "http.port"),
     ("http: {addr: nonsense}\n", "http.addr"),
     ("http: {addr: 'host:port'}\n", "http.addr"),
+    ("http: {read_buffer_size: 1024}\n", "http.read_buffer_size"),
     ("http: 5000\n", "http: expected a mapping"),
     ("storage: [filesystem]\n", "storage: expected a mapping"),
     ("storage: {delete: {enabled: maybe}}\n", "storage.delete.enabled"),
