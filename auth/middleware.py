@@ -1,0 +1,202 @@
+"""The access check on every request, before routing: identify the caller, compare what the
+route requires (auth/access.py) with what the caller holds, and let it through or refuse.
+
+Refusals are OCI errors raised to the request boundary (registry/middleware.py): 401
+UNAUTHORIZED with a `WWW-Authenticate` challenge for anonymous callers, invalid credentials
+and bearer tokens that lack the scope (so clients fetch a token for it), 403 DENIED for
+callers who logged in with a password and lack the role, 429 TOOMANYREQUESTS after too many
+failed logins. Every refusal is logged with user, action and repository; credentials never are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from auth.access import ANYONE, CATALOG, LOGIN, OPEN, REPOSITORY, Requirement, requirement
+from auth.identity import REQUEST_KEY, Identity
+from auth.ratelimit import RateLimited
+from auth.service import AuthService, LoginFailed
+from auth.tokens import InvalidToken
+from registry.errors import DENIED, TOOMANYREQUESTS, UNAUTHORIZED, ErrorCode, RegistryError
+from registry.reference import is_valid_name
+
+log = logging.getLogger("modelyard.auth")
+
+AUTH_UNAVAILABLE = ErrorCode("UNAVAILABLE", 503, "authentication is unavailable")
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def realm_of(service: AuthService, scope: Scope) -> str:
+    if service.config.realm:
+        return service.config.realm
+    host = _header(scope, b"host") or "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}/token"
+
+
+def challenge(service: AuthService, scope: Scope, wanted: str, error: str = "") -> str:
+    """The `WWW-Authenticate` value for a refused request."""
+    if service.config.challenge == "basic":
+        return f'Basic realm="{service.config.service}"'
+    parts = [f'realm="{realm_of(service, scope)}"', f'service="{service.config.service}"']
+    if wanted:
+        parts.append(f'scope="{wanted}"')
+    if error:
+        parts.append(f'error="{error}"')
+    return "Bearer " + ",".join(parts)
+
+
+def basic_credentials(value: str) -> tuple[str, str] | None:
+    """(username, password) of a `Basic` Authorization value, None when malformed."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep and username else None
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute], enabled: bool) -> None:
+        self.app = app
+        self.routes = routes
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        service: AuthService | None = getattr(scope["app"].state, "auth", None)
+        if service is None:
+            raise RegistryError(AUTH_UNAVAILABLE, {"reason": "authentication is not ready"})
+        matched = self._match(scope)
+        if matched is not None:
+            route_path, params = matched
+            needed = requirement(route_path, scope["method"])
+            if needed.kind != OPEN:
+                identity = await identify(service, scope)
+                self._check(service, scope, identity, needed, params.get("name"))
+                scope[REQUEST_KEY] = identity
+        await self.app(scope, receive, send)
+
+    def _match(self, scope: Scope) -> tuple[str, dict[str, Any]] | None:
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match == Match.FULL:
+                return str(getattr(route, "path", "")), dict(child.get("path_params", {}))
+        return None
+
+    def _check(
+        self,
+        service: AuthService,
+        scope: Scope,
+        identity: Identity,
+        needed: Requirement,
+        name: Any,
+    ) -> None:
+        if needed.kind == ANYONE:
+            return
+        if needed.kind == LOGIN:
+            if identity.anonymous:
+                _refuse(service, scope, identity, "login", "", "")
+            return
+        if needed.kind == CATALOG:
+            if not identity.has_catalog():
+                _refuse(service, scope, identity, "catalog", "", "registry:catalog:*")
+            return
+        if needed.kind == REPOSITORY and isinstance(name, str) and is_valid_name(name):
+            missing = needed.actions - identity.actions(name)
+            if missing:
+                wanted = f"repository:{name}:{','.join(sorted(needed.actions))}"
+                _refuse(service, scope, identity, ",".join(sorted(missing)), name, wanted)
+
+
+def _refuse(
+    service: AuthService,
+    scope: Scope,
+    identity: Identity,
+    action: str,
+    repository: str,
+    wanted: str,
+) -> None:
+    log.warning(
+        "access denied: user=%s kind=%s action=%s repository=%s method=%s path=%s",
+        identity.name or "-",
+        identity.kind,
+        action,
+        repository or "-",
+        scope["method"],
+        scope["path"],
+    )
+    detail = {"action": action, "repository": repository} if repository else {"action": action}
+    if identity.anonymous or identity.kind == "token":
+        error = "insufficient_scope" if identity.kind == "token" else ""
+        raise RegistryError(
+            UNAUTHORIZED,
+            detail,
+            headers={"WWW-Authenticate": challenge(service, scope, wanted, error)},
+        )
+    raise RegistryError(DENIED, detail)
+
+
+async def identify(service: AuthService, scope: Scope) -> Identity:
+    """The caller of a request from its Authorization header; raises 401 or 429."""
+    authorization = _header(scope, b"authorization")
+    if not authorization:
+        return await service.anonymous()
+    kind, _, value = authorization.partition(" ")
+    if kind.lower() == "bearer":
+        try:
+            return service.verify_token(value.strip())
+        except InvalidToken as exc:
+            log.warning("token refused: %s path=%s", exc, scope["path"])
+            raise _unauthorized(service, scope, "invalid token", "invalid_token") from None
+    if kind.lower() == "basic":
+        credentials = basic_credentials(value)
+        if credentials is None:
+            raise _unauthorized(service, scope, "malformed basic credentials")
+        return await password_login(service, scope, *credentials)
+    raise _unauthorized(service, scope, "unsupported authorization scheme")
+
+
+async def password_login(
+    service: AuthService, scope: Scope, username: str, password: str
+) -> Identity:
+    try:
+        return await service.login(username, password, client_address(scope))
+    except RateLimited as exc:
+        log.warning("login rate limited: user=%s client=%s", username, client_address(scope))
+        raise RegistryError(
+            TOOMANYREQUESTS,
+            {"reason": "too many failed logins", "retry_after": exc.retry_after},
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except LoginFailed:
+        raise _unauthorized(service, scope, "invalid username or password") from None
+
+
+def _unauthorized(
+    service: AuthService, scope: Scope, reason: str, error: str = ""
+) -> RegistryError:
+    return RegistryError(
+        UNAUTHORIZED,
+        {"reason": reason},
+        headers={"WWW-Authenticate": challenge(service, scope, "", error)},
+    )
