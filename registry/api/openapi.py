@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from registry.api import openapi_accounts
 from registry.index.extract import FAMILIES as FAMILY_SET
 from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_REPEATED, OPERATORS
 
@@ -447,8 +448,11 @@ _DOCUMENT: JsonSchema = {
         "Errors use the OCI distribution error body.",
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
-    "paths": PATHS,
-    "components": {"schemas": SCHEMAS},
+    "paths": {**PATHS, **openapi_accounts.PATHS},
+    "components": {
+        "schemas": {**SCHEMAS, **openapi_accounts.SCHEMAS},
+        "securitySchemes": openapi_accounts.SECURITY_SCHEMES,
+    },
 }
 
 
