@@ -1,7 +1,9 @@
-"""Fixtures of the auth tests: a registry with auth on over a fresh PostgreSQL schema.
+"""Fixtures of the auth tests (a plugin of tests/conftest.py): a registry with auth on over a
+fresh PostgreSQL schema.
 
-`auth_app` bootstraps the administrator `root` (password `root-password`); `as_user` builds
-clients that send basic credentials, `token_for` asks the token endpoint for a bearer token.
+`auth_app` bootstraps the administrator `root` (password `root-password`); `auth_admin` and
+`auth_anonymous` are clients of it, `auth_as_user` builds clients sending basic credentials,
+`auth_setup` creates users, namespaces and memberships through the management API.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def auth_config(database: DatabaseConfig, **auth: object) -> Config:
 
 
 @pytest.fixture
-async def database(anyio_backend: str, database_url: str) -> AsyncIterator[DatabaseConfig]:
+async def auth_database(anyio_backend: str, database_url: str) -> AsyncIterator[DatabaseConfig]:
     schema = await new_schema(database_url)
     yield DatabaseConfig(url=database_url, schema=schema)
     await drop_schema(database_url, schema)
@@ -56,22 +58,24 @@ def auth_settings() -> dict[str, object]:
 
 @pytest.fixture
 async def auth_app(
-    database: DatabaseConfig, tmp_path: Path, auth_settings: dict[str, object]
+    auth_database: DatabaseConfig, tmp_path: Path, auth_settings: dict[str, object]
 ) -> AsyncIterator[Starlette]:
-    app = create_app(auth_config(database, **auth_settings), FilesystemDriver(tmp_path / "root"))
+    app = create_app(
+        auth_config(auth_database, **auth_settings), FilesystemDriver(tmp_path / "root")
+    )
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture
-async def anonymous(auth_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def auth_anonymous(auth_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=auth_app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         yield client
 
 
 @pytest.fixture
-async def admin(auth_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def auth_admin(auth_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=auth_app)
     async with httpx.AsyncClient(
         transport=transport, base_url=BASE_URL, headers=basic(*ADMIN)
@@ -83,7 +87,7 @@ AsUser = Callable[[str, str], httpx.AsyncClient]
 
 
 @pytest.fixture
-async def as_user(auth_app: Starlette) -> AsyncIterator[AsUser]:
+async def auth_as_user(auth_app: Starlette) -> AsyncIterator[AsUser]:
     opened: list[httpx.AsyncClient] = []
 
     def make(username: str, password: str = PASSWORD) -> httpx.AsyncClient:
@@ -104,7 +108,7 @@ Setup = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
-def setup(admin: httpx.AsyncClient) -> Setup:
+def auth_setup(auth_admin: httpx.AsyncClient) -> Setup:
     """`await setup(users=[...], namespaces={"ns": public}, members=[(ns, kind, name, role)])`."""
 
     async def run(
@@ -113,15 +117,17 @@ def setup(admin: httpx.AsyncClient) -> Setup:
         members: Sequence[tuple[str, str, str, str]] = (),
     ) -> None:
         for user in users:
-            response = await admin.post(
+            response = await auth_admin.post(
                 "/api/v1/users", json={"username": user, "password": PASSWORD}
             )
             assert response.status_code == 201, response.text
         for name, public in (namespaces or {}).items():
-            response = await admin.post("/api/v1/namespaces", json={"name": name, "public": public})
+            response = await auth_admin.post(
+                "/api/v1/namespaces", json={"name": name, "public": public}
+            )
             assert response.status_code == 201, response.text
         for namespace, kind, name, role in members:
-            response = await admin.put(
+            response = await auth_admin.put(
                 f"/api/v1/namespaces/{namespace}/members/{kind}/{name}", json={"role": role}
             )
             assert response.status_code == 200, response.text
