@@ -37,9 +37,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def auth_config(database: DatabaseConfig, **auth: object) -> Config:
-    settings = dataclasses.replace(
-        AuthConfig(), enabled=True, bcryptcost=4, admin=AdminConfig(*ADMIN), **auth
-    )
+    defaults: dict[str, object] = {"enabled": True, "bcryptcost": 4, "admin": AdminConfig(*ADMIN)}
+    settings = dataclasses.replace(AuthConfig(), **{**defaults, **auth})
     return dataclasses.replace(load(environ={}), database=database, auth=settings)
 
 
