@@ -2,10 +2,11 @@
 route requires (auth/access.py) with what the caller holds, and let it through or refuse.
 
 Refusals are OCI errors raised to the request boundary (registry/middleware.py): 401
-UNAUTHORIZED with a `WWW-Authenticate` challenge for anonymous callers, invalid credentials
-and bearer tokens that lack the scope (so clients fetch a token for it), 403 DENIED for
-callers who logged in with a password and lack the role, 429 TOOMANYREQUESTS after too many
-failed logins. Every refusal is logged with user, action and repository; credentials never are.
+UNAUTHORIZED for anonymous callers (no credentials, or an anonymous token) and invalid
+credentials or tokens; 403 DENIED for known callers who lack the action, with the challenge
+naming the scope (and `error="insufficient_scope"` for tokens) so that clients such as
+oras-py fetch a token for it, as Harbor answers; 429 TOOMANYREQUESTS after too many failed
+logins. Every refusal is logged with user, action and repository; credentials never are.
 """
 
 from __future__ import annotations
@@ -146,14 +147,12 @@ def _refuse(
         scope["path"],
     )
     detail = {"action": action, "repository": repository} if repository else {"action": action}
-    if identity.anonymous or identity.kind == "token":
-        error = "insufficient_scope" if identity.kind == "token" else ""
-        raise RegistryError(
-            UNAUTHORIZED,
-            detail,
-            headers={"WWW-Authenticate": challenge(service, scope, wanted, error)},
-        )
-    raise RegistryError(DENIED, detail)
+    if identity.anonymous or (identity.kind == "token" and not identity.name):
+        headers = {"WWW-Authenticate": challenge(service, scope, wanted)}
+        raise RegistryError(UNAUTHORIZED, detail, headers=headers)
+    error = "insufficient_scope" if identity.kind == "token" else ""
+    headers = {"WWW-Authenticate": challenge(service, scope, wanted, error)}
+    raise RegistryError(DENIED, detail, headers=headers)
 
 
 async def identify(service: AuthService, scope: Scope) -> Identity:

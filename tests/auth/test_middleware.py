@@ -168,12 +168,12 @@ async def test_token_grant_is_the_intersection(
     ).status_code == 200
     # scope escalation: push with a pull grant, another repository with a grant for one
     push = await auth_anonymous.post("/v2/team/model/blobs/uploads/", headers=headers)
-    assert_error(push, 401, "UNAUTHORIZED")
+    assert_error(push, 403, "DENIED")
     assert push.headers["www-authenticate"] == (
         CHALLENGE + ',scope="repository:team/model:pull,push",error="insufficient_scope"'
     )
     for path in ["/v2/other/secret/manifests/v1", "/v2/team/other/manifests/v1"]:
-        assert_error(await auth_anonymous.get(path, headers=headers), 401, "UNAUTHORIZED")
+        assert_error(await auth_anonymous.get(path, headers=headers), 403, "DENIED")
     # a token's grant does not widen the basic credentials' roles either
     assert_error(await rita.delete("/v2/team/model/manifests/v1"), 403, "DENIED")
 

@@ -135,9 +135,9 @@ async def test_tokens_of_an_external_issuer(auth_database: DatabaseConfig, tmp_p
             await client.get("/v2/library/app/manifests/v1", headers=bearer(token))
         ).status_code == 200
         denied = await client.get("/v2/private/app/manifests/v1", headers=bearer(token))
-        assert_error(denied, 401, "UNAUTHORIZED")
+        assert_error(denied, 403, "DENIED")
         push = await client.post("/v2/library/app/blobs/uploads/", headers=bearer(token))
-        assert_error(push, 401, "UNAUTHORIZED")
+        assert_error(push, 403, "DENIED")
         models = await client.get("/api/v1/models", headers=bearer(token))
         assert [item["repository"] for item in models.json()["items"]] == ["library/app"]
         expired = harbor_token(pull, exp=int(time.time()) - 600)
