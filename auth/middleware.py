@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +32,11 @@ from registry.reference import is_valid_name
 log = logging.getLogger("modelyard.auth")
 
 AUTH_UNAVAILABLE = ErrorCode("UNAVAILABLE", 503, "authentication is unavailable")
+UNREACHABLE = (
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+)
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -92,7 +98,15 @@ class AuthMiddleware:
             route_path, params = matched
             needed = requirement(route_path, scope["method"])
             if needed.kind != OPEN:
-                identity = await identify(service, scope)
+                try:
+                    identity = await identify(service, scope)
+                except UNREACHABLE as exc:
+                    log.warning("auth database unreachable: %s", type(exc).__name__)
+                    raise RegistryError(
+                        AUTH_UNAVAILABLE,
+                        {"reason": "the account database is unreachable"},
+                        headers={"Retry-After": "5"},
+                    ) from None
                 self._check(service, scope, identity, needed, params.get("name"))
                 scope[REQUEST_KEY] = identity
         await self.app(scope, receive, send)

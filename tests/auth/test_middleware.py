@@ -6,9 +6,13 @@ import logging
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
+from registry.app import create_app
+from registry.config import DatabaseConfig
+from storage.inmemory import InMemoryDriver
 from tests.registry.helpers import assert_error, push_blob, push_image
-from tests.support.auth import PASSWORD, AsUser, Setup, basic, bearer
+from tests.support.auth import PASSWORD, AsUser, Setup, auth_config, basic, bearer
 
 CHALLENGE = 'Bearer realm="http://registry.test/token",service="modelyard"'
 
@@ -226,3 +230,19 @@ async def test_basic_challenge_as_registry2_with_htpasswd(
     response = await auth_anonymous.get("/v2/")
     assert response.headers["www-authenticate"] == 'Basic realm="modelyard"'
     await push_blob(auth_admin, "team/model", b"blob")
+
+
+async def test_unreachable_database_is_503_not_500(
+    auth_app: Starlette, auth_anonymous: httpx.AsyncClient
+) -> None:
+    await auth_app.state.index.database.pool.close()
+    response = await auth_anonymous.get("/v2/", headers=basic("someone", "not-cached-1"))
+    assert_error(response, 503, "UNAVAILABLE")
+    assert response.headers["retry-after"] == "5"
+
+
+async def test_auth_on_without_its_service_fails_closed(auth_database: DatabaseConfig) -> None:
+    app = create_app(auth_config(auth_database), InMemoryDriver())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+        assert_error(await client.get("/v2/team/model/tags/list"), 503, "UNAVAILABLE")
