@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from registry.reference import is_valid_name
 
 log = logging.getLogger("modelyard.auth")
 
+_HOST = re.compile(r"(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 AUTH_UNAVAILABLE = ErrorCode("UNAVAILABLE", 503, "authentication is unavailable")
 UNREACHABLE = (
     OSError,
@@ -49,7 +51,9 @@ def _header(scope: Scope, name: bytes) -> str:
 def realm_of(service: AuthService, scope: Scope) -> str:
     if service.config.realm:
         return service.config.realm
-    host = _header(scope, b"host") or "localhost"
+    host = _header(scope, b"host")
+    if not _HOST.fullmatch(host):
+        host = "localhost"
     return f"{scope.get('scheme', 'http')}://{host}/token"
 
 

@@ -246,3 +246,27 @@ async def test_auth_on_without_its_service_fails_closed(auth_database: DatabaseC
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
         assert_error(await client.get("/v2/team/model/tags/list"), 503, "UNAVAILABLE")
+
+
+@pytest.mark.parametrize(
+    ("host", "realm"),
+    [
+        ("registry.example:5000", "http://registry.example:5000/token"),
+        ("[::1]:5000", "http://[::1]:5000/token"),
+        ('evil",error="x', "http://localhost/token"),
+        ("", "http://localhost/token"),
+    ],
+)
+async def test_realm_comes_from_a_well_formed_host_only(
+    auth_anonymous: httpx.AsyncClient, host: str, realm: str
+) -> None:
+    response = await auth_anonymous.get("/v2/", headers={"Host": host})
+    assert response.headers["www-authenticate"].startswith(f'Bearer realm="{realm}",')
+
+
+@pytest.mark.parametrize("auth_settings", [{"realm": "https://auth.example/token"}])
+async def test_configured_realm(auth_anonymous: httpx.AsyncClient) -> None:
+    response = await auth_anonymous.get("/v2/")
+    assert response.headers["www-authenticate"].startswith(
+        'Bearer realm="https://auth.example/token",'
+    )
