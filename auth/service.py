@@ -28,7 +28,7 @@ from auth.keys import (
     public_key_from_pem,
     read_pem,
 )
-from auth.passwords import hash_password, verify_password
+from auth.passwords import MAX_PASSWORD_BYTES, hash_password, new_secret, verify_password
 from auth.ratelimit import LoginLimiter
 from auth.rbac import REPOSITORY_ACTIONS, Permissions, expand
 from auth.scope import Scope
@@ -75,6 +75,7 @@ class AuthService:
         self._permissions: TtlCache[tuple[str, str], Permissions] = TtlCache(ttl)
         self._public: TtlCache[str, frozenset[str]] = TtlCache(ttl)
         self._login_key = os.urandom(32)
+        self._decoy = hash_password(new_secret()[:MAX_PASSWORD_BYTES], config.bcryptcost)
 
     @classmethod
     async def open(cls, config: AuthConfig, pool: Any) -> AuthService:
@@ -193,10 +194,11 @@ class AuthService:
             name = username.removeprefix(store.ROBOT_PREFIX)
             permissions = await self.permissions(account.kind, name, account.admin)
             return Identity(username, account.kind, permissions)
-        if self.htpasswd is not None:
+        if self.htpasswd is not None and self.htpasswd.has(username):
             ok = await to_thread.run_sync(self.htpasswd.verify, username, password)
-            if ok:
-                return Identity(username, "htpasswd", EVERYTHING)
+            return Identity(username, "htpasswd", EVERYTHING) if ok else None
+        # unknown users cost a bcrypt check too, so timing does not tell them apart
+        await to_thread.run_sync(verify_password, password, self._decoy)
         return None
 
     # ----------------------------------------------------------------------- tokens
