@@ -270,3 +270,18 @@ async def test_configured_realm(auth_anonymous: httpx.AsyncClient) -> None:
     assert response.headers["www-authenticate"].startswith(
         'Bearer realm="https://auth.example/token",'
     )
+
+
+@pytest.mark.usefixtures("teams")
+async def test_token_requests_need_no_database(
+    auth_app: Starlette, auth_admin: httpx.AsyncClient, auth_as_user: AsUser
+) -> None:
+    """The token carries the grant: with the database gone, bearer requests still pass."""
+    image = await push_image(auth_admin, "team/model", "v1")
+    granted = bearer(await token(auth_as_user("rita"), "repository:team/model:pull"))
+    await auth_app.state.index.database.pool.close()
+    for _ in range(3):
+        response = await auth_admin.get(f"/v2/team/model/manifests/{image.digest}", headers=granted)
+        assert response.status_code == 200
+    denied = await auth_admin.get("/v2/other/x/manifests/v1", headers=granted)
+    assert_error(denied, 403, "DENIED")
