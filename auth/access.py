@@ -3,8 +3,9 @@
 Repository routes name the actions they need on the repository in their path; other routes
 are open (health, metrics, the token endpoint, the OpenAPI document), open to anyone with
 results filtered by what the caller may see (catalog, model list), or need a logged-in caller
-(the version check and the management API, whose handlers check roles themselves). A route
-missing from the table needs a logged-in caller.
+(the version check and the account API, whose handlers check roles themselves). A route
+missing from the table needs a logged-in caller; tests/auth/test_access.py insists that every
+route of registry/routes.py is listed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def _repo(*actions: str) -> Requirement:
     return Requirement(REPOSITORY, frozenset(actions))
 
 
+LOGGED_IN = Requirement(LOGIN)
 PULL_ONLY = _repo(PULL)
 PULL_PUSH = _repo(PULL, PUSH)
 DELETE_ONLY = _repo(DELETE)
@@ -37,7 +39,7 @@ UPLOAD = {"POST": PULL_PUSH, "GET": PULL_PUSH, "PATCH": PULL_PUSH, "PUT": PULL_P
 
 #: route path -> method -> requirement; HEAD follows GET
 REQUIREMENTS: dict[str, dict[str, Requirement]] = {
-    "/v2/": {"GET": Requirement(LOGIN)},
+    "/v2/": {"GET": LOGGED_IN},
     "/v2/_catalog": {"GET": Requirement(CATALOG)},
     "/v2/{name:path}/blobs/uploads/": UPLOAD,
     "/v2/{name:path}/blobs/uploads": UPLOAD,
@@ -60,6 +62,25 @@ REQUIREMENTS: dict[str, dict[str, Requirement]] = {
     "/api/v1/repositories/{name:path}/versions/latest": {"GET": PULL_ONLY},
     "/api/v1/repositories/{name:path}/usage": {"GET": PULL_ONLY},
     "/api/v1/repositories/{name:path}/manifests/{digest}": {"GET": PULL_ONLY},
+    # the account API: logged in; the handlers check system or namespace admin rights
+    "/api/v1/users": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "/api/v1/users/{username}": {"DELETE": LOGGED_IN},
+    "/api/v1/groups": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "/api/v1/groups/{group}": {"DELETE": LOGGED_IN},
+    "/api/v1/groups/{group}/members/{username}": {"PUT": LOGGED_IN, "DELETE": LOGGED_IN},
+    "/api/v1/robots": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "/api/v1/robots/{robot}": {"DELETE": LOGGED_IN},
+    "/api/v1/namespaces": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "/api/v1/namespaces/{namespace}": {
+        "GET": LOGGED_IN,
+        "PATCH": LOGGED_IN,
+        "DELETE": LOGGED_IN,
+    },
+    "/api/v1/namespaces/{namespace}/members": {"GET": LOGGED_IN},
+    "/api/v1/namespaces/{namespace}/members/{kind}/{principal}": {
+        "PUT": LOGGED_IN,
+        "DELETE": LOGGED_IN,
+    },
 }
 
 
