@@ -12,7 +12,6 @@ logins. Every refusal is logged with user, action and repository; credentials ne
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import re
 from collections.abc import Sequence
@@ -73,7 +72,7 @@ def basic_credentials(value: str) -> tuple[str, str] | None:
     """(username, password) of a `Basic` Authorization value, None when malformed."""
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, non-ASCII text, UnicodeDecodeError
         return None
     username, sep, password = decoded.partition(":")
     return (username, password) if sep and username else None

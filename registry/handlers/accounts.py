@@ -77,8 +77,10 @@ async def _body(request: Request) -> dict[str, Any]:
             raise _invalid("body too large")
     try:
         body = json.loads(data or b"{}")
-    except (UnicodeDecodeError, ValueError):
-        raise _invalid("body is not JSON") from None
+        # lone surrogates (`"\ud800"`) parse but cannot be stored or hashed
+        json.dumps(body, ensure_ascii=False).encode()
+    except ValueError:  # also UnicodeDecodeError and UnicodeEncodeError
+        raise _invalid("body is not UTF-8 JSON") from None
     if not isinstance(body, dict):
         raise _invalid("body must be a JSON object")
     return body

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
+import random
+import string
 
 import httpx
 import pytest
@@ -11,7 +14,7 @@ from starlette.applications import Starlette
 from registry.app import create_app
 from registry.config import DatabaseConfig
 from storage.inmemory import InMemoryDriver
-from tests.registry.helpers import assert_error, push_blob, push_image
+from tests.registry.helpers import asgi_request, assert_error, push_blob, push_image
 from tests.support.auth import PASSWORD, AsUser, Setup, auth_config, basic, bearer
 
 CHALLENGE = 'Bearer realm="http://registry.test/token",service="modelyard"'
@@ -285,3 +288,21 @@ async def test_token_requests_need_no_database(
         assert response.status_code == 200
     denied = await auth_admin.get("/v2/other/x/manifests/v1", headers=granted)
     assert_error(denied, 403, "DENIED")
+
+
+async def test_random_authorization_headers_never_fail_the_server(auth_app: Starlette) -> None:
+    rng = random.Random(6)
+    alphabet = string.printable + "é\u00ff"
+    values = ["Basic ", "Bearer ", "Basic Og==", "Bearer a.b", "basic " + "A" * 5000]
+    for _ in range(150):
+        scheme = rng.choice(["Basic ", "Bearer ", "bearer ", "", "Negotiate "])
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 80)))
+        if rng.random() < 0.3:
+            body = base64.b64encode(body.encode()).decode()
+        values.append(scheme + body)
+    for value in values:
+        response = await asgi_request(
+            auth_app, "GET", "/v2/team/model/tags/list", headers=[("authorization", value)]
+        )
+        assert response.status in (401, 403, 429), (value, response.status)
+        assert response.json()["errors"][0]["code"] in ("UNAUTHORIZED", "TOOMANYREQUESTS")

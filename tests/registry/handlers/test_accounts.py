@@ -192,3 +192,14 @@ async def test_account_api_with_auth_off(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/api/v1/users"), 404, "AUTH_DISABLED")
     response = await client.post("/api/v1/namespaces", json={"name": "x"}, headers=basic("a", "b"))
     assert_error(response, 404, "AUTH_DISABLED")
+
+
+async def test_lone_surrogates_are_400(auth_admin: httpx.AsyncClient) -> None:
+    for body in [
+        b'{"username": "alice", "password": "pass\\ud800word"}',
+        b'{"username": "alice", "password": "password-1", "x": "\\udfff"}',
+        b'{"name": "ci", "description": "\\ud800"}',
+    ]:
+        for path in ("/api/v1/users", "/api/v1/robots"):
+            response = await auth_admin.post(path, content=body)
+            assert_error(response, 400, "ACCOUNT_INVALID")
