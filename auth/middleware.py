@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from starlette.routing import BaseRoute, Match
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.access import ANYONE, CATALOG, LOGIN, OPEN, REPOSITORY, Requirement, requirement
@@ -115,10 +116,17 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     def _match(self, scope: Scope) -> tuple[str, dict[str, Any]] | None:
+        """The route the router will pick (the first matching path and method) and its raw
+        path parameters; regular expressions only, as this runs on every request. Starlette's
+        own `get_route_path` keeps the path exactly as the router sees it."""
+        path = get_route_path(scope)
+        method = scope["method"]
         for route in self.routes:
-            match, child = route.matches(scope)
-            if match == Match.FULL:
-                return str(getattr(route, "path", "")), dict(child.get("path_params", {}))
+            if not isinstance(route, Route) or (route.methods and method not in route.methods):
+                continue
+            found = route.path_regex.match(path)
+            if found is not None:
+                return route.path, found.groupdict()
         return None
 
     def _check(

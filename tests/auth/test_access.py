@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from auth.access import LOGIN, OPEN, REPOSITORY, REQUIREMENTS, requirement
+from auth.middleware import AuthMiddleware
 from registry.routes import ROUTES
 
 
@@ -35,3 +36,32 @@ def test_requirements(path: str, method: str, kind: str, actions: set[str]) -> N
     found = requirement(path, method)
     assert found.kind == kind
     assert found.actions == actions
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v2/"),
+        ("GET", "/v2/_catalog"),
+        ("HEAD", "/v2/team/model/manifests/v1"),
+        ("DELETE", "/v2/team/model/manifests/v1"),
+        ("GET", "/v2/a/blobs/b/blobs/sha256:" + "0" * 64),
+        ("POST", "/v2/a/blobs/uploads/blobs/uploads/"),
+        ("PATCH", "/v2/a/manifests/b/blobs/uploads/some-id"),
+        ("GET", "/v2/a/tags/list/tags/list"),
+        ("GET", "/api/v1/repositories/a/versions/latest"),
+        ("PUT", "/api/v1/namespaces/ns/members/user/alice"),
+        ("GET", "/token"),
+        ("POST", "/v2/team/model/manifests/v1"),
+        ("GET", "/nowhere"),
+    ],
+)
+def test_the_middleware_matches_the_route_the_router_picks(method: str, path: str) -> None:
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    router_pick = None
+    for route in ROUTES:
+        match, child = route.matches(scope)
+        if match == Match.FULL:
+            router_pick = (route.path, child["path_params"])  # type: ignore[attr-defined]
+            break
+    assert AuthMiddleware(None, ROUTES, enabled=True)._match(scope) == router_pick  # type: ignore[arg-type]
