@@ -3,7 +3,8 @@
 Repository routes name the actions they need on the repository in their path; other routes
 are open (health, metrics, the token endpoint, the OpenAPI document), open to anyone with
 results filtered by what the caller may see (catalog, model list), or need a logged-in caller
-(the version check and the account API, whose handlers check roles themselves). A route
+(the version check and the account API, whose handlers check roles themselves), or need a
+system administrator (webhooks). A route
 missing from the table needs a logged-in caller; tests/auth/test_access.py insists that every
 route of registry/routes.py is listed.
 """
@@ -17,6 +18,7 @@ from auth.rbac import DELETE, PULL, PUSH
 OPEN = "open"
 ANYONE = "anyone"
 LOGIN = "login"
+ADMIN = "admin"
 CATALOG = "catalog"
 REPOSITORY = "repository"
 
@@ -32,6 +34,7 @@ def _repo(*actions: str) -> Requirement:
 
 
 LOGGED_IN = Requirement(LOGIN)
+SYSTEM_ADMIN = Requirement(ADMIN)
 PULL_ONLY = _repo(PULL)
 PULL_PUSH = _repo(PULL, PUSH)
 DELETE_ONLY = _repo(DELETE)
@@ -81,6 +84,10 @@ REQUIREMENTS: dict[str, dict[str, Requirement]] = {
         "PUT": LOGGED_IN,
         "DELETE": LOGGED_IN,
     },
+    # webhooks see every repository's events: system administrators only
+    "/api/v1/webhooks": {"GET": SYSTEM_ADMIN, "POST": SYSTEM_ADMIN},
+    "/api/v1/webhooks/{id}": {"GET": SYSTEM_ADMIN, "DELETE": SYSTEM_ADMIN},
+    "/api/v1/webhooks/{id}/deliveries": {"GET": SYSTEM_ADMIN},
 }
 
 

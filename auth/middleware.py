@@ -22,7 +22,7 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.access import ANYONE, CATALOG, LOGIN, OPEN, REPOSITORY, Requirement, requirement
+from auth.access import ADMIN, ANYONE, CATALOG, LOGIN, OPEN, REPOSITORY, Requirement, requirement
 from auth.identity import REQUEST_KEY, Identity
 from auth.ratelimit import RateLimited
 from auth.service import AuthService, LoginFailed
@@ -104,6 +104,9 @@ class AuthMiddleware:
             if needed.kind != OPEN:
                 try:
                     identity = await identify(service, scope)
+                    self._check(service, scope, identity, needed, params.get("name"))
+                    if needed.kind == ADMIN:
+                        await _check_admin(service, scope, identity)
                 except UNREACHABLE as exc:
                     log.warning("auth database unreachable: %s", type(exc).__name__)
                     raise RegistryError(
@@ -111,7 +114,6 @@ class AuthMiddleware:
                         {"reason": "the account database is unreachable"},
                         headers={"Retry-After": "5"},
                     ) from None
-                self._check(service, scope, identity, needed, params.get("name"))
                 scope[REQUEST_KEY] = identity
         await self.app(scope, receive, send)
 
@@ -139,7 +141,7 @@ class AuthMiddleware:
     ) -> None:
         if needed.kind == ANYONE:
             return
-        if needed.kind == LOGIN:
+        if needed.kind in (LOGIN, ADMIN):
             if identity.anonymous:
                 _refuse(service, scope, identity, "login", "", "")
             return
@@ -178,6 +180,11 @@ def _refuse(
     error = "insufficient_scope" if identity.kind == "token" else ""
     headers = {"WWW-Authenticate": challenge(service, scope, wanted, error)}
     raise RegistryError(DENIED, detail, headers=headers)
+
+
+async def _check_admin(service: AuthService, scope: Scope, identity: Identity) -> None:
+    if not (await service.permissions_of(identity)).everything:
+        _refuse(service, scope, identity, "admin", "", "")
 
 
 async def identify(service: AuthService, scope: Scope) -> Identity:

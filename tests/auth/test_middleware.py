@@ -10,9 +10,15 @@ import string
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message
 
+from auth.middleware import AuthMiddleware
 from registry.app import create_app
 from registry.config import DatabaseConfig
+from registry.errors import RegistryError
 from storage.inmemory import InMemoryDriver
 from tests.registry.helpers import asgi_request, assert_error, push_blob, push_image
 from tests.support.auth import PASSWORD, AsUser, Setup, auth_config, basic, bearer
@@ -306,3 +312,45 @@ async def test_random_authorization_headers_never_fail_the_server(auth_app: Star
         )
         assert response.status in (401, 403, 429), (value, response.status)
         assert response.json()["errors"][0]["code"] in ("UNAUTHORIZED", "TOOMANYREQUESTS")
+
+
+async def test_system_admin_routes(auth_app: Starlette, auth_setup: Setup) -> None:
+    """Webhook routes need a system administrator, not a namespace admin."""
+    await auth_setup(
+        users=["nina"], namespaces={"ours": False}, members=[("ours", "user", "nina", "admin")]
+    )
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    inner = Starlette(routes=[Route("/api/v1/webhooks", endpoint, methods=["GET"])])
+    guarded = AuthMiddleware(inner, inner.routes, enabled=True)
+
+    async def call(headers: dict[str, str]) -> int:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/api/v1/webhooks",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 1),
+            "app": auth_app,
+        }
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        try:
+            await guarded(scope, receive, send)
+        except RegistryError as error:
+            return error.status
+        return int(sent[0]["status"])
+
+    assert await call(basic("root", "root-password")) == 200
+    assert await call(basic("nina", PASSWORD)) == 403
+    assert await call({}) == 401
