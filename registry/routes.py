@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from registry.handlers import (
-    accounts,
-    base,
-    blobs,
-    catalog,
-    manifests,
-    ops,
-    referrers,
-    tags,
-    token,
-    uploads,
-)
+from registry.handlers import accounts as account_api
+from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
 from registry.handlers import models as model_api
+from registry.handlers import token as token_api
 
 NAME = "/v2/{name:path}"
 UPLOAD = NAME + "/blobs/uploads/{upload_id}"
@@ -59,25 +50,25 @@ ROUTES = [
         model_api.manifest_record,
         methods=["GET"],
     ),
-    Route("/token", token.get_token, methods=["GET"]),
-    Route("/token", token.post_token, methods=["POST"]),
-    Route("/api/v1/users", accounts.list_users, methods=["GET"]),
-    Route("/api/v1/users", accounts.create_user, methods=["POST"]),
-    Route("/api/v1/users/{username}", accounts.delete_user, methods=["DELETE"]),
-    Route("/api/v1/groups", accounts.list_groups, methods=["GET"]),
-    Route("/api/v1/groups", accounts.create_group, methods=["POST"]),
-    Route("/api/v1/groups/{group}", accounts.delete_group, methods=["DELETE"]),
-    Route(GROUP_MEMBER, accounts.add_group_member, methods=["PUT"]),
-    Route(GROUP_MEMBER, accounts.remove_group_member, methods=["DELETE"]),
-    Route("/api/v1/robots", accounts.list_robots, methods=["GET"]),
-    Route("/api/v1/robots", accounts.create_robot, methods=["POST"]),
-    Route("/api/v1/robots/{robot}", accounts.delete_robot, methods=["DELETE"]),
-    Route("/api/v1/namespaces", accounts.list_namespaces, methods=["GET"]),
-    Route("/api/v1/namespaces", accounts.create_namespace, methods=["POST"]),
-    Route(NAMESPACE, accounts.get_namespace, methods=["GET"]),
-    Route(NAMESPACE, accounts.update_namespace, methods=["PATCH"]),
-    Route(NAMESPACE, accounts.delete_namespace, methods=["DELETE"]),
-    Route(NAMESPACE + "/members", accounts.list_members, methods=["GET"]),
-    Route(MEMBER, accounts.set_member, methods=["PUT"]),
-    Route(MEMBER, accounts.remove_member, methods=["DELETE"]),
+    Route("/token", token_api.get_token, methods=["GET"]),
+    Route("/token", token_api.post_token, methods=["POST"]),
+    Route("/api/v1/users", account_api.list_users, methods=["GET"]),
+    Route("/api/v1/users", account_api.create_user, methods=["POST"]),
+    Route("/api/v1/users/{username}", account_api.delete_user, methods=["DELETE"]),
+    Route("/api/v1/groups", account_api.list_groups, methods=["GET"]),
+    Route("/api/v1/groups", account_api.create_group, methods=["POST"]),
+    Route("/api/v1/groups/{group}", account_api.delete_group, methods=["DELETE"]),
+    Route(GROUP_MEMBER, account_api.add_group_member, methods=["PUT"]),
+    Route(GROUP_MEMBER, account_api.remove_group_member, methods=["DELETE"]),
+    Route("/api/v1/robots", account_api.list_robots, methods=["GET"]),
+    Route("/api/v1/robots", account_api.create_robot, methods=["POST"]),
+    Route("/api/v1/robots/{robot}", account_api.delete_robot, methods=["DELETE"]),
+    Route("/api/v1/namespaces", account_api.list_namespaces, methods=["GET"]),
+    Route("/api/v1/namespaces", account_api.create_namespace, methods=["POST"]),
+    Route(NAMESPACE, account_api.get_namespace, methods=["GET"]),
+    Route(NAMESPACE, account_api.update_namespace, methods=["PATCH"]),
+    Route(NAMESPACE, account_api.delete_namespace, methods=["DELETE"]),
+    Route(NAMESPACE + "/members", account_api.list_members, methods=["GET"]),
+    Route(MEMBER, account_api.set_member, methods=["PUT"]),
+    Route(MEMBER, account_api.remove_member, methods=["DELETE"]),
 ]
