@@ -3,6 +3,7 @@ WORKDIR /opt/modelyard
 COPY pyproject.toml README.md ./
 COPY registry ./registry
 COPY storage ./storage
+COPY auth ./auth
 RUN pip install --no-cache-dir .
 COPY config.example.yml /etc/modelyard/config.yml
 RUN mkdir -p /var/lib/modelyard \

@@ -10,6 +10,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from auth.middleware import AuthMiddleware
+from auth.service import AuthService
 from registry import config as config_module
 from registry.config import Config
 from registry.errors import http_exception_response
@@ -47,9 +49,12 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
             worker = DeliveryWorker(database, config.events, source.instance_id, metrics)
             worker.start()
         app.state.delivery = worker
+        if config.auth.enabled and database is not None:
+            app.state.auth = await AuthService.open(config.auth, database.pool)
         try:
             yield
         finally:
+            app.state.auth = None
             app.state.index = None
             app.state.usage = None
             app.state.delivery = None
@@ -65,7 +70,10 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
         routes=ROUTES,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_exception_response},
-        middleware=[Middleware(RequestMiddleware, metrics=metrics, access=config.log.access)],
+        middleware=[
+            Middleware(RequestMiddleware, metrics=metrics, access=config.log.access),
+            Middleware(AuthMiddleware, routes=ROUTES, enabled=config.auth.enabled),
+        ],
     )
     app.state.config = config
     app.state.store = store
@@ -74,6 +82,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.index = None
     app.state.usage = None
     app.state.delivery = None
+    app.state.auth = None
     return app
 
 

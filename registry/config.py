@@ -132,6 +132,70 @@ class EventsConfig:
 
 
 @dataclass(frozen=True)
+class TokenConfig:
+    #: PEM file of the private key that signs tokens (EC P-256 for ES256, RSA for RS256);
+    #: empty: a key pair generated once and kept in PostgreSQL, shared by every instance
+    privatekey: str = ""
+    #: signing algorithm of a generated key: ES256 or RS256
+    algorithm: str = "ES256"
+    #: lifetime of access tokens, seconds
+    expiry: int = 300
+    #: lifetime of refresh tokens, seconds
+    refreshexpiry: int = 30 * 86400
+    #: clock skew tolerated on exp/nbf/iat, seconds
+    leeway: int = 30
+
+
+@dataclass(frozen=True)
+class ExternalIssuerConfig:
+    #: `iss` of tokens from another token service (e.g. Harbor's core); empty: none trusted
+    issuer: str = ""
+    #: audience those tokens carry (`aud`, the service name Harbor issues for)
+    service: str = ""
+    #: PEM file with the issuer's public key or X.509 certificate
+    publickey: str = ""
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    #: failed logins allowed per user and per client address within the window
+    failures: int = 10
+    #: sliding window, seconds
+    window: int = 300
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    #: system administrator created on first start when set (idempotent across instances)
+    username: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    #: require authentication and enforce per-namespace roles (needs the database)
+    enabled: bool = False
+    #: the `service` of the challenge and the audience of tokens
+    service: str = "modelyard"
+    #: the `iss` of tokens this registry signs
+    issuer: str = "modelyard"
+    #: token endpoint URL in the challenge; empty: `<scheme>://<host>/token` of the request
+    realm: str = ""
+    #: challenge sent on 401: bearer (token flow) or basic (registry:2 htpasswd style)
+    challenge: str = "bearer"
+    #: htpasswd file (bcrypt entries, `htpasswd -B`); its users may do everything
+    htpasswd: str = ""
+    #: bcrypt cost of stored passwords and robot secrets
+    bcryptcost: int = 10
+    #: seconds a verified password or looked-up role set is reused in process
+    cachettl: int = 5
+    token: TokenConfig = field(default_factory=TokenConfig)
+    external: ExternalIssuerConfig = field(default_factory=ExternalIssuerConfig)
+    ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -139,6 +203,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     def listen(self) -> tuple[str, int]:
         """Host and port to bind, from `http.addr` when set, else `http.host`/`http.port`."""
@@ -264,6 +329,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         raise ConfigError("limits.manifest_max_bytes: must be positive")
     config.listen()
     _check_events(config.events)
+    _check_auth(config)
     return config
 
 
@@ -288,3 +354,33 @@ def _check_events(events: EventsConfig) -> None:
             "events.lease_seconds: must exceed events.delivery_timeout, or a slow delivery"
             " would be sent twice"
         )
+
+
+def _check_auth(config: Config) -> None:
+    auth = config.auth
+    if not auth.enabled:
+        return
+    if not config.database.enabled:
+        raise ConfigError("auth.enabled: needs database.enabled (users, roles and keys)")
+    if auth.challenge not in ("bearer", "basic"):
+        raise ConfigError(f"auth.challenge: bearer or basic, not {auth.challenge!r}")
+    if auth.token.algorithm not in ("ES256", "RS256"):
+        raise ConfigError(f"auth.token.algorithm: ES256 or RS256, not {auth.token.algorithm!r}")
+    if not 4 <= auth.bcryptcost <= 31:
+        raise ConfigError("auth.bcryptcost: between 4 and 31")
+    positive = {
+        "auth.token.expiry": auth.token.expiry,
+        "auth.token.refreshexpiry": auth.token.refreshexpiry,
+        "auth.ratelimit.failures": auth.ratelimit.failures,
+        "auth.ratelimit.window": auth.ratelimit.window,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key}: must be positive")
+    if auth.token.leeway < 0 or auth.cachettl < 0:
+        raise ConfigError("auth.token.leeway and auth.cachettl: must not be negative")
+    external = auth.external
+    if external.issuer and not (external.service and external.publickey):
+        raise ConfigError("auth.external: issuer needs service and publickey")
+    if bool(auth.admin.username) != bool(auth.admin.password):
+        raise ConfigError("auth.admin: username and password go together")

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from registry.handlers import accounts as account_api
 from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
 from registry.handlers import models as model_api
+from registry.handlers import token as token_api
 from registry.handlers import webhooks as webhook_api
 
 NAME = "/v2/{name:path}"
 UPLOAD = NAME + "/blobs/uploads/{upload_id}"
 BLOB = NAME + "/blobs/{digest}"
 MANIFEST = NAME + "/manifests/{reference}"
+GROUP_MEMBER = "/api/v1/groups/{group}/members/{username}"
+NAMESPACE = "/api/v1/namespaces/{namespace}"
+MEMBER = NAMESPACE + "/members/{kind}/{principal}"
 
 ROUTES = [
     Route("/v2/", base.version_check, methods=["GET"]),
@@ -51,4 +56,25 @@ ROUTES = [
     Route("/api/v1/webhooks/{id}", webhook_api.get_webhook, methods=["GET"]),
     Route("/api/v1/webhooks/{id}", webhook_api.delete_webhook, methods=["DELETE"]),
     Route("/api/v1/webhooks/{id}/deliveries", webhook_api.list_deliveries, methods=["GET"]),
+    Route("/token", token_api.get_token, methods=["GET"]),
+    Route("/token", token_api.post_token, methods=["POST"]),
+    Route("/api/v1/users", account_api.list_users, methods=["GET"]),
+    Route("/api/v1/users", account_api.create_user, methods=["POST"]),
+    Route("/api/v1/users/{username}", account_api.delete_user, methods=["DELETE"]),
+    Route("/api/v1/groups", account_api.list_groups, methods=["GET"]),
+    Route("/api/v1/groups", account_api.create_group, methods=["POST"]),
+    Route("/api/v1/groups/{group}", account_api.delete_group, methods=["DELETE"]),
+    Route(GROUP_MEMBER, account_api.add_group_member, methods=["PUT"]),
+    Route(GROUP_MEMBER, account_api.remove_group_member, methods=["DELETE"]),
+    Route("/api/v1/robots", account_api.list_robots, methods=["GET"]),
+    Route("/api/v1/robots", account_api.create_robot, methods=["POST"]),
+    Route("/api/v1/robots/{robot}", account_api.delete_robot, methods=["DELETE"]),
+    Route("/api/v1/namespaces", account_api.list_namespaces, methods=["GET"]),
+    Route("/api/v1/namespaces", account_api.create_namespace, methods=["POST"]),
+    Route(NAMESPACE, account_api.get_namespace, methods=["GET"]),
+    Route(NAMESPACE, account_api.update_namespace, methods=["PATCH"]),
+    Route(NAMESPACE, account_api.delete_namespace, methods=["DELETE"]),
+    Route(NAMESPACE + "/members", account_api.list_members, methods=["GET"]),
+    Route(MEMBER, account_api.set_member, methods=["PUT"]),
+    Route(MEMBER, account_api.remove_member, methods=["DELETE"]),
 ]

@@ -7,6 +7,8 @@ import pytest
 from tests.support.postgres import postgres_url
 from tests.support.s3server import S3Server, running_s3
 
+pytest_plugins = ["tests.support.auth"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -8,41 +8,27 @@ a field the handlers add must be described here first).
 from __future__ import annotations
 
 import copy
-from typing import Any
 
+from registry.api import openapi_accounts, openapi_webhooks
+from registry.api.schema import (
+    COUNT,
+    DATE_TIME,
+    JsonSchema,
+    closed_object,
+    error,
+    json_body,
+    nullable,
+    query,
+    ref,
+)
 from registry.index.extract import FAMILIES as FAMILY_SET
 from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_REPEATED, OPERATORS
 
 FAMILIES = sorted(FAMILY_SET)
 
-JsonSchema = dict[str, Any]
-
-
-def _ref(name: str) -> JsonSchema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(kind: str, **more: Any) -> JsonSchema:
-    return {"type": [kind, "null"], **more}
-
-
-def _object(properties: dict[str, JsonSchema], description: str = "") -> JsonSchema:
-    """A closed object whose every property is required (nullable ones may be null)."""
-    schema: JsonSchema = {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-    if description:
-        schema["description"] = description
-    return schema
-
 
 STRING_MAP: JsonSchema = {"type": "object", "additionalProperties": {"type": "string"}}
 ANY_OBJECT: JsonSchema = {"type": "object"}
-DATE_TIME = {"type": "string", "format": "date-time"}
-COUNT: JsonSchema = {"type": "integer", "minimum": 0}
 
 SUMMARY: dict[str, JsonSchema] = {
     "repository": {"type": "string", "description": "Repository name, e.g. `team/resnet`."},
@@ -53,9 +39,9 @@ SUMMARY: dict[str, JsonSchema] = {
         "description": "Tags pointing at this manifest, sorted.",
     },
     "media_type": {"type": "string", "description": "Manifest media type."},
-    "artifact_type": _nullable("string", description="The manifest's `artifactType`."),
-    "config_media_type": _nullable("string"),
-    "subject_digest": _nullable(
+    "artifact_type": nullable("string", description="The manifest's `artifactType`."),
+    "config_media_type": nullable("string"),
+    "subject_digest": nullable(
         "string", description="Digest of the manifest this one refers to (`subject`)."
     ),
     "family": {
@@ -63,17 +49,17 @@ SUMMARY: dict[str, JsonSchema] = {
         "enum": FAMILIES,
         "description": "Format family, detected from artifactType and config media type.",
     },
-    "name": _nullable("string", description="Model name the artifact declares."),
-    "version": _nullable("string", description="Version the artifact declares."),
-    "description": _nullable("string"),
+    "name": nullable("string", description="Model name the artifact declares."),
+    "version": nullable("string", description="Version the artifact declares."),
+    "description": nullable("string"),
     "authors": {"type": "array", "items": {"type": "string"}},
     "licenses": {"type": "array", "items": {"type": "string"}},
-    "framework": _nullable("string", description="e.g. TensorFlow, PyTorch, llama.cpp."),
-    "format": _nullable("string", description="Model format, e.g. SavedModel, ONNX, gguf."),
-    "architecture": _nullable("string", description="e.g. transformer, llama."),
-    "parameter_count": _nullable("integer", minimum=0),
-    "precision": _nullable("string", description="e.g. float16."),
-    "quantization": _nullable("string", description="e.g. Q4_K_M, gptq."),
+    "framework": nullable("string", description="e.g. TensorFlow, PyTorch, llama.cpp."),
+    "format": nullable("string", description="Model format, e.g. SavedModel, ONNX, gguf."),
+    "architecture": nullable("string", description="e.g. transformer, llama."),
+    "parameter_count": nullable("integer", minimum=0),
+    "precision": nullable("string", description="e.g. float16."),
+    "quantization": nullable("string", description="e.g. Q4_K_M, gptq."),
     "metrics": {
         "type": "object",
         "additionalProperties": {"type": "number"},
@@ -86,11 +72,11 @@ SUMMARY: dict[str, JsonSchema] = {
         "minimum": 0,
         "description": "Bytes of the manifest, its config and its layers (or child manifests).",
     },
-    "created": _nullable("string", format="date-time", description="Creation time declared."),
+    "created": nullable("string", format="date-time", description="Creation time declared."),
     "pushed_at": {**DATE_TIME, "description": "When the index first saw this manifest."},
 }
 
-LAYER = _object(
+LAYER = closed_object(
     {
         "position": {"type": "integer", "minimum": 0},
         "media_type": {"type": "string"},
@@ -101,13 +87,13 @@ LAYER = _object(
     "A layer of the manifest (for an index: a child manifest), in manifest order.",
 )
 
-TAG_DETAIL = _object({"tag": {"type": "string"}, "updated_at": DATE_TIME})
+TAG_DETAIL = closed_object({"tag": {"type": "string"}, "updated_at": DATE_TIME})
 
-REFERRER = _object(
+REFERRER = closed_object(
     {
         "digest": {"type": "string"},
         "media_type": {"type": "string"},
-        "artifact_type": _nullable(
+        "artifact_type": nullable(
             "string",
             description="`artifactType`, else the config media type (as the OCI referrers "
             "API reports it).",
@@ -116,7 +102,7 @@ REFERRER = _object(
         "total_size": {"type": "integer", "minimum": 0},
         "family": {"type": "string", "enum": FAMILIES},
         "annotations": STRING_MAP,
-        "created": _nullable("string", format="date-time"),
+        "created": nullable("string", format="date-time"),
         "pushed_at": DATE_TIME,
     },
     "A manifest of the same repository whose `subject` is this one: a signature, an SBOM, "
@@ -124,26 +110,26 @@ REFERRER = _object(
 )
 
 DETAIL: dict[str, JsonSchema] = {
-    "config_digest": _nullable("string"),
+    "config_digest": nullable("string"),
     "manifest_size": {"type": "integer", "minimum": 0},
     "semver": {
         "oneOf": [
             {"type": "null"},
-            _object(
+            closed_object(
                 {
                     "major": {"type": "integer"},
                     "minor": {"type": "integer"},
                     "patch": {"type": "integer"},
-                    "prerelease": _nullable("string"),
+                    "prerelease": nullable("string"),
                 }
             ),
         ],
         "description": "The declared version's parts when it is a semantic version.",
     },
     "hyperparameters": ANY_OBJECT,
-    "signature": _nullable("object", description="Model inputs and outputs (ORMB)."),
-    "hardware": _nullable("object"),
-    "source": _nullable("object", description="Training code and data sources."),
+    "signature": nullable("object", description="Model inputs and outputs (ORMB)."),
+    "hardware": nullable("object"),
+    "source": nullable("object", description="Training code and data sources."),
     "labels": STRING_MAP,
     "extra": {**ANY_OBJECT, "description": "Format-specific facts without a column."},
     "parse_errors": {
@@ -156,18 +142,18 @@ DETAIL: dict[str, JsonSchema] = {
         "else its text; null when it was not read (absent, too large or not UTF-8).",
     },
     "raw_config_is_json": {"type": "boolean"},
-    "layers": {"type": "array", "items": _ref("Layer")},
-    "tag_details": {"type": "array", "items": _ref("TagDetail")},
-    "referrers": {"type": "array", "items": _ref("Referrer")},
+    "layers": {"type": "array", "items": ref("Layer")},
+    "tag_details": {"type": "array", "items": ref("TagDetail")},
+    "referrers": {"type": "array", "items": ref("Referrer")},
 }
 
 SCHEMAS: dict[str, JsonSchema] = {
-    "Error": _object(
+    "Error": closed_object(
         {
             "errors": {
                 "type": "array",
                 "minItems": 1,
-                "items": _object(
+                "items": closed_object(
                     {
                         "code": {"type": "string"},
                         "message": {"type": "string"},
@@ -178,29 +164,29 @@ SCHEMAS: dict[str, JsonSchema] = {
         },
         "The OCI distribution error body.",
     ),
-    "ModelSummary": _object(SUMMARY, "One indexed manifest, as lists show it."),
-    "ModelPage": _object(
+    "ModelSummary": closed_object(SUMMARY, "One indexed manifest, as lists show it."),
+    "ModelPage": closed_object(
         {
-            "items": {"type": "array", "items": _ref("ModelSummary")},
-            "next_cursor": _nullable(
+            "items": {"type": "array", "items": ref("ModelSummary")},
+            "next_cursor": nullable(
                 "string", description="Pass as `cursor` for the next page; null on the last."
             ),
         }
     ),
-    "Version": _object(
+    "Version": closed_object(
         {
             "tag": {"type": "string"},
-            "semver": _nullable(
+            "semver": nullable(
                 "string",
                 description="The semantic version this tag stands for: the tag when it is "
                 "one, else the version the model declares; null when neither is.",
             ),
             "prerelease": {"type": "boolean"},
             "tagged_at": DATE_TIME,
-            "model": _ref("ModelSummary"),
+            "model": ref("ModelSummary"),
         }
     ),
-    "VersionList": _object(
+    "VersionList": closed_object(
         {
             "repository": {"type": "string"},
             "complete": {
@@ -208,14 +194,16 @@ SCHEMAS: dict[str, JsonSchema] = {
                 "description": "False when indexing of this repository failed and it awaits "
                 "`modelyard reindex`.",
             },
-            "items": {"type": "array", "items": _ref("Version")},
+            "items": {"type": "array", "items": ref("Version")},
         }
     ),
     "Layer": LAYER,
     "TagDetail": TAG_DETAIL,
     "Referrer": REFERRER,
-    "ModelRecord": _object({**SUMMARY, **DETAIL}, "Everything the index knows of a manifest."),
-    "UsageTotals": _object(
+    "ModelRecord": closed_object(
+        {**SUMMARY, **DETAIL}, "Everything the index knows of a manifest."
+    ),
+    "UsageTotals": closed_object(
         {
             "pulls": COUNT,
             "pushes": COUNT,
@@ -225,23 +213,23 @@ SCHEMAS: dict[str, JsonSchema] = {
             },
         }
     ),
-    "VersionUsage": _object(
+    "VersionUsage": closed_object(
         {
             "digest": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "string"}},
             "pulls": {**COUNT, "description": "Successful manifest GETs (HEAD not counted)."},
             "pushes": {**COUNT, "description": "Successful manifest PUTs."},
-            "last_pull_at": _nullable("string", format="date-time"),
+            "last_pull_at": nullable("string", format="date-time"),
         },
         "Counts of one manifest of the repository.",
     ),
-    "RepositoryUsage": _object(
+    "RepositoryUsage": closed_object(
         {
             "repository": {"type": "string"},
-            "totals": _ref("UsageTotals"),
+            "totals": ref("UsageTotals"),
             "versions": {
                 "type": "array",
-                "items": _ref("VersionUsage"),
+                "items": ref("VersionUsage"),
                 "description": "Every manifest indexed or counted, most pulled first.",
             },
         },
@@ -251,18 +239,8 @@ SCHEMAS: dict[str, JsonSchema] = {
 }
 
 
-def _query(name: str, description: str, schema: JsonSchema | None = None) -> JsonSchema:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
-
-
 def _repeated(name: str, description: str) -> JsonSchema:
-    parameter = _query(
+    parameter = query(
         name, description, {"type": "array", "items": {"type": "string"}, "maxItems": MAX_REPEATED}
     )
     parameter.update({"style": "form", "explode": True})
@@ -270,25 +248,25 @@ def _repeated(name: str, description: str) -> JsonSchema:
 
 
 MODEL_PARAMETERS: list[JsonSchema] = [
-    _query(
+    query(
         "q",
         "Free text: full-text match over repository, name, description, framework and "
         "architecture (websearch syntax), or a case-insensitive substring of repository or name.",
     ),
-    _query("name", "Declared model name, case-insensitive; `*` is a wildcard."),
-    _query("repository", "Repository name; `*` is a wildcard (e.g. `team/*`)."),
-    _query("family", "Format family.", {"type": "string", "enum": FAMILIES}),
-    _query("framework", "Framework, case-insensitive exact match."),
-    _query("format", "Model format, case-insensitive exact match."),
-    _query("architecture", "Architecture, case-insensitive exact match."),
-    _query("license", "One of the licenses, case-insensitive exact match."),
-    _query("author", "Case-insensitive substring of one of the authors."),
-    _query("quantization", "Quantization, case-insensitive exact match."),
-    _query(
+    query("name", "Declared model name, case-insensitive; `*` is a wildcard."),
+    query("repository", "Repository name; `*` is a wildcard (e.g. `team/*`)."),
+    query("family", "Format family.", {"type": "string", "enum": FAMILIES}),
+    query("framework", "Framework, case-insensitive exact match."),
+    query("format", "Model format, case-insensitive exact match."),
+    query("architecture", "Architecture, case-insensitive exact match."),
+    query("license", "One of the licenses, case-insensitive exact match."),
+    query("author", "Case-insensitive substring of one of the authors."),
+    query("quantization", "Quantization, case-insensitive exact match."),
+    query(
         "params_min",
         "Least parameter count: an integer or a count such as `7b`, `350m`, `1.5T`.",
     ),
-    _query("params_max", "Greatest parameter count (same syntax as `params_min`)."),
+    query("params_max", "Greatest parameter count (same syntax as `params_min`)."),
     _repeated(
         "metric",
         "Metric threshold `NAME OP NUMBER`, OP one of "
@@ -303,17 +281,17 @@ MODEL_PARAMETERS: list[JsonSchema] = [
         "`KEY=VALUE`: the manifest has that annotation with that value; `KEY` alone: it has "
         "the annotation. Repeatable; all must hold.",
     ),
-    _query(
+    query(
         "include_referrers",
         "Also list manifests that refer to another (signatures, SBOMs, ...); default false.",
         {"type": "boolean", "default": False},
     ),
-    _query(
+    query(
         "limit",
         "Page size.",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     ),
-    _query("cursor", "Opaque `next_cursor` of the previous page."),
+    query("cursor", "Opaque `next_cursor` of the previous page."),
 ]
 
 NAME_PARAMETER: JsonSchema = {
@@ -325,16 +303,8 @@ NAME_PARAMETER: JsonSchema = {
 }
 
 
-def _json(schema: JsonSchema, description: str) -> JsonSchema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> JsonSchema:
-    return _json(_ref("Error"), description)
-
-
-UNAVAILABLE = _error("The model index is disabled or unreachable.")
-INVALID = _error("A query or path parameter is invalid (code QUERY_INVALID, NAME_INVALID, ...).")
+UNAVAILABLE = error("The model index is disabled or unreachable.")
+INVALID = error("A query or path parameter is invalid (code QUERY_INVALID, NAME_INVALID, ...).")
 
 PATHS: dict[str, JsonSchema] = {
     "/api/v1/models": {
@@ -345,7 +315,7 @@ PATHS: dict[str, JsonSchema] = {
             "push first (ties by repository, then digest), one page at a time.",
             "parameters": MODEL_PARAMETERS,
             "responses": {
-                "200": _json(_ref("ModelPage"), "A page of models."),
+                "200": json_body(ref("ModelPage"), "A page of models."),
                 "400": INVALID,
                 "503": UNAVAILABLE,
             },
@@ -360,9 +330,9 @@ PATHS: dict[str, JsonSchema] = {
             "tagged first.",
             "parameters": [NAME_PARAMETER],
             "responses": {
-                "200": _json(_ref("VersionList"), "The versions."),
+                "200": json_body(ref("VersionList"), "The versions."),
                 "400": INVALID,
-                "404": _error("The index has never seen this repository (NAME_UNKNOWN)."),
+                "404": error("The index has never seen this repository (NAME_UNKNOWN)."),
                 "503": UNAVAILABLE,
             },
         }
@@ -376,16 +346,16 @@ PATHS: dict[str, JsonSchema] = {
             "all, the most recently pushed tag.",
             "parameters": [
                 NAME_PARAMETER,
-                _query(
+                query(
                     "prerelease",
                     "Let pre-releases be latest.",
                     {"type": "boolean", "default": False},
                 ),
             ],
             "responses": {
-                "200": _json(_ref("Version"), "The latest version."),
+                "200": json_body(ref("Version"), "The latest version."),
                 "400": INVALID,
-                "404": _error("Unknown repository, or one without tags."),
+                "404": error("Unknown repository, or one without tags."),
                 "503": UNAVAILABLE,
             },
         }
@@ -407,9 +377,9 @@ PATHS: dict[str, JsonSchema] = {
                 },
             ],
             "responses": {
-                "200": _json(_ref("ModelRecord"), "The record."),
+                "200": json_body(ref("ModelRecord"), "The record."),
                 "400": INVALID,
-                "404": _error("No such manifest in the index (MANIFEST_UNKNOWN)."),
+                "404": error("No such manifest in the index (MANIFEST_UNKNOWN)."),
                 "503": UNAVAILABLE,
             },
         }
@@ -422,9 +392,9 @@ PATHS: dict[str, JsonSchema] = {
             "repository, and pulls and pushes of each of its manifests with their tags.",
             "parameters": [NAME_PARAMETER],
             "responses": {
-                "200": _json(_ref("RepositoryUsage"), "The counts."),
+                "200": json_body(ref("RepositoryUsage"), "The counts."),
                 "400": INVALID,
-                "404": _error("Neither the index nor the counters know this repository."),
+                "404": error("Neither the index nor the counters know this repository."),
                 "503": UNAVAILABLE,
             },
         }
@@ -433,7 +403,7 @@ PATHS: dict[str, JsonSchema] = {
         "get": {
             "operationId": "openapi",
             "summary": "This document",
-            "responses": {"200": _json({"type": "object"}, "The OpenAPI 3.1 document.")},
+            "responses": {"200": json_body({"type": "object"}, "The OpenAPI 3.1 document.")},
         }
     },
 }
@@ -449,16 +419,12 @@ _DOCUMENT: JsonSchema = {
         "Errors use the OCI distribution error body.",
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
-    "paths": PATHS,
-    "components": {"schemas": SCHEMAS},
+    "paths": {**PATHS, **openapi_webhooks.PATHS, **openapi_accounts.PATHS},
+    "components": {
+        "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS, **openapi_accounts.SCHEMAS},
+        "securitySchemes": openapi_accounts.SECURITY_SCHEMES,
+    },
 }
-
-
-# the webhook API's part of the document; it builds on the helpers above
-from registry.api.openapi_webhooks import WEBHOOK_PATHS, WEBHOOK_SCHEMAS  # noqa: E402
-
-PATHS.update(WEBHOOK_PATHS)
-SCHEMAS.update(WEBHOOK_SCHEMAS)
 
 
 def document() -> JsonSchema:

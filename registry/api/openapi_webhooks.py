@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from registry.api.openapi import (
+from registry.api.schema import (
     COUNT,
+    DATE_TIME,
     JsonSchema,
-    _error,
-    _json,
-    _nullable,
-    _object,
-    _query,
-    _ref,
+    closed_object,
+    error,
+    json_body,
+    nullable,
+    query,
+    ref,
 )
 from registry.index import webhooks
 from registry.index.events import ACTIONS
 from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT
 
-DATE_TIME: JsonSchema = {"type": "string", "format": "date-time"}
-UNAVAILABLE = _error("The index (which holds the webhooks) is disabled or unreachable.")
-INVALID = _error("A query or path parameter is invalid (code QUERY_INVALID).")
+UNAVAILABLE = error("The index (which holds the webhooks) is disabled or unreachable.")
+INVALID = error("A query or path parameter is invalid (code QUERY_INVALID).")
 
 WEBHOOK: dict[str, JsonSchema] = {
     "id": {"type": "string", "format": "uuid"},
@@ -39,9 +39,9 @@ WEBHOOK: dict[str, JsonSchema] = {
     "created_at": DATE_TIME,
 }
 
-WEBHOOK_SCHEMAS: dict[str, JsonSchema] = {
-    "Webhook": _object(WEBHOOK, "A webhook; its secret is never shown after creation."),
-    "CreatedWebhook": _object(
+SCHEMAS: dict[str, JsonSchema] = {
+    "Webhook": closed_object(WEBHOOK, "A webhook; its secret is never shown after creation."),
+    "CreatedWebhook": closed_object(
         {
             **WEBHOOK,
             "secret": {
@@ -73,13 +73,13 @@ WEBHOOK_SCHEMAS: dict[str, JsonSchema] = {
         "required": ["namespace", "url"],
         "additionalProperties": False,
     },
-    "WebhookPage": _object(
+    "WebhookPage": closed_object(
         {
-            "items": {"type": "array", "items": _ref("Webhook")},
-            "next_cursor": _nullable("string"),
+            "items": {"type": "array", "items": ref("Webhook")},
+            "next_cursor": nullable("string"),
         }
     ),
-    "Delivery": _object(
+    "Delivery": closed_object(
         {
             "id": {"type": "integer", "minimum": 1},
             "event_id": {"type": "string", "format": "uuid"},
@@ -92,32 +92,32 @@ WEBHOOK_SCHEMAS: dict[str, JsonSchema] = {
                 "`dead` (every attempt failed).",
             },
             "attempts": COUNT,
-            "last_status_code": _nullable("integer"),
-            "last_error": _nullable("string"),
-            "next_attempt_at": _nullable(
+            "last_status_code": nullable("integer"),
+            "last_error": nullable("string"),
+            "next_attempt_at": nullable(
                 "string", format="date-time", description="When pending: the next attempt."
             ),
             "created_at": DATE_TIME,
             "updated_at": DATE_TIME,
-            "delivered_at": _nullable("string", format="date-time"),
+            "delivered_at": nullable("string", format="date-time"),
         },
         "One event sent (or to be sent) to one webhook.",
     ),
-    "DeliveryPage": _object(
+    "DeliveryPage": closed_object(
         {
-            "items": {"type": "array", "items": _ref("Delivery")},
-            "next_cursor": _nullable("string"),
+            "items": {"type": "array", "items": ref("Delivery")},
+            "next_cursor": nullable("string"),
         }
     ),
 }
 
 PAGE_PARAMETERS: list[JsonSchema] = [
-    _query(
+    query(
         "limit",
         "Page size.",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     ),
-    _query("cursor", "Opaque `next_cursor` of the previous page."),
+    query("cursor", "Opaque `next_cursor` of the previous page."),
 ]
 
 WEBHOOK_ID: JsonSchema = {
@@ -128,7 +128,7 @@ WEBHOOK_ID: JsonSchema = {
     "schema": {"type": "string"},
 }
 
-WEBHOOK_PATHS: dict[str, JsonSchema] = {
+PATHS: dict[str, JsonSchema] = {
     "/api/v1/webhooks": {
         "get": {
             "operationId": "listWebhooks",
@@ -136,7 +136,7 @@ WEBHOOK_PATHS: dict[str, JsonSchema] = {
             "description": "Newest first, one page at a time; secrets are never listed.",
             "parameters": PAGE_PARAMETERS,
             "responses": {
-                "200": _json(_ref("WebhookPage"), "A page of webhooks."),
+                "200": json_body(ref("WebhookPage"), "A page of webhooks."),
                 "400": INVALID,
                 "503": UNAVAILABLE,
             },
@@ -153,12 +153,14 @@ WEBHOOK_PATHS: dict[str, JsonSchema] = {
             "`<timestamp>.<body>` keyed with the secret.",
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("WebhookInput")}},
+                "content": {"application/json": {"schema": ref("WebhookInput")}},
             },
             "responses": {
-                "201": _json(_ref("CreatedWebhook"), "Created; the only answer with the secret."),
-                "400": _error("The definition is invalid (WEBHOOK_INVALID) or a query parameter."),
-                "413": _error("The body is larger than 64 KiB."),
+                "201": json_body(
+                    ref("CreatedWebhook"), "Created; the only answer with the secret."
+                ),
+                "400": error("The definition is invalid (WEBHOOK_INVALID) or a query parameter."),
+                "413": error("The body is larger than 64 KiB."),
                 "503": UNAVAILABLE,
             },
         },
@@ -169,9 +171,9 @@ WEBHOOK_PATHS: dict[str, JsonSchema] = {
             "summary": "One webhook",
             "parameters": [WEBHOOK_ID],
             "responses": {
-                "200": _json(_ref("Webhook"), "The webhook (without its secret)."),
+                "200": json_body(ref("Webhook"), "The webhook (without its secret)."),
                 "400": INVALID,
-                "404": _error("No such webhook (WEBHOOK_UNKNOWN)."),
+                "404": error("No such webhook (WEBHOOK_UNKNOWN)."),
                 "503": UNAVAILABLE,
             },
         },
@@ -183,7 +185,7 @@ WEBHOOK_PATHS: dict[str, JsonSchema] = {
             "responses": {
                 "204": {"description": "Deleted."},
                 "400": INVALID,
-                "404": _error("No such webhook (WEBHOOK_UNKNOWN)."),
+                "404": error("No such webhook (WEBHOOK_UNKNOWN)."),
                 "503": UNAVAILABLE,
             },
         },
@@ -196,16 +198,16 @@ WEBHOOK_PATHS: dict[str, JsonSchema] = {
             "parameters": [
                 WEBHOOK_ID,
                 *PAGE_PARAMETERS,
-                _query(
+                query(
                     "status",
                     "Only deliveries in this state.",
                     {"type": "string", "enum": list(webhooks.STATUSES)},
                 ),
             ],
             "responses": {
-                "200": _json(_ref("DeliveryPage"), "A page of deliveries."),
+                "200": json_body(ref("DeliveryPage"), "A page of deliveries."),
                 "400": INVALID,
-                "404": _error("No such webhook (WEBHOOK_UNKNOWN)."),
+                "404": error("No such webhook (WEBHOOK_UNKNOWN)."),
                 "503": UNAVAILABLE,
             },
         }

@@ -6,6 +6,7 @@ or unreachable, every endpoint but the OpenAPI document answers 503 with an erro
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from auth.request import pullable
 from registry.api.openapi import document
 from registry.errors import MANIFEST_UNKNOWN, NAME_UNKNOWN, ErrorCode, RegistryError
 from registry.handlers import params
@@ -79,6 +81,9 @@ async def list_models(request: Request) -> Response:
         query = parse_model_query(request.query_params.multi_items())
     except InvalidQuery as exc:
         raise _invalid(exc) from None
+    allowed = await pullable(request)
+    if allowed is not None:
+        query = dataclasses.replace(query, namespaces=allowed[0], repositories=allowed[1])
     async with index_pool(request) as pool:
         page = await queries.list_models(pool, query)
     return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -9,6 +9,8 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.rbac import PULL
+from auth.request import may
 from registry.digest import Digest
 from registry.errors import BLOB_UPLOAD_INVALID, DIGEST_INVALID, RegistryError
 from registry.handlers import params
@@ -70,7 +72,7 @@ def _observe(request: Request, started: float) -> None:
 async def _try_mount(request: Request, name: str) -> Response | None:
     digest = params.digest(request.query_params["mount"])
     source = request.query_params.get("from")
-    if not source or not is_valid_name(source):
+    if not source or not is_valid_name(source) or not may(request, source, PULL):
         return None
     blobs = params.store(request).blobs
     try:

@@ -131,6 +131,10 @@ class ModelQuery:
     include_referrers: bool = False
     limit: int = DEFAULT_LIMIT
     cursor: Cursor | None = None
+    #: when set, only repositories of these namespaces or named in `repositories` show
+    #: (what the caller may pull); None shows everything
+    namespaces: tuple[str, ...] | None = None
+    repositories: tuple[str, ...] = ()
 
 
 def parse_metric(text: str) -> MetricFilter:

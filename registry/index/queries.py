@@ -194,6 +194,13 @@ async def list_models(pool: Any, query: ModelQuery) -> Page:
     where = _Where()
     _text_filters(where, query)
     _model_filters(where, query)
+    if query.namespaces is not None:
+        namespaces = where.param(list(query.namespaces))
+        repositories = where.param(list(query.repositories))
+        where.add(
+            f"(split_part(m.repository, '/', 1) = ANY({namespaces}::text[])"
+            f" OR m.repository = ANY({repositories}::text[]))"
+        )
     if query.cursor is not None:
         at = where.param(query.cursor.pushed_at)
         repository = where.param(query.cursor.repository)

@@ -142,7 +142,8 @@ def wait_ready(server: ServerProcess) -> None:
                 pytrace=False,
             )
         try:
-            if httpx.get(server.url + "/v2/", timeout=1).status_code == 200:
+            # 401: the server is up and requires authentication
+            if httpx.get(server.url + "/v2/", timeout=1).status_code in (200, 401):
                 return
         except httpx.HTTPError:
             pass

@@ -347,3 +347,42 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_config_error_is_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+def test_auth_is_off_by_default_and_set_from_the_environment() -> None:
+    assert load(environ={}).auth.enabled is False
+    config = load(
+        environ={
+            "MODELYARD_AUTH_ENABLED": "true",
+            "MODELYARD_AUTH_ADMIN_USERNAME": "root",
+            "MODELYARD_AUTH_ADMIN_PASSWORD": "root-password",
+            "MODELYARD_AUTH_TOKEN_EXPIRY": "120",
+            "MODELYARD_AUTH_EXTERNAL_ISSUER": "harbor-token-issuer",
+            "MODELYARD_AUTH_EXTERNAL_SERVICE": "harbor-registry",
+            "MODELYARD_AUTH_EXTERNAL_PUBLICKEY": "/etc/harbor/root.crt",
+        }
+    )
+    assert config.auth.enabled is True
+    assert (config.auth.admin.username, config.auth.admin.password) == ("root", "root-password")
+    assert config.auth.token.expiry == 120
+    assert config.auth.external.service == "harbor-registry"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"MODELYARD_DATABASE_ENABLED": "false"}, "needs database.enabled"),
+        ({"MODELYARD_AUTH_CHALLENGE": "digest"}, "auth.challenge"),
+        ({"MODELYARD_AUTH_TOKEN_ALGORITHM": "HS256"}, "auth.token.algorithm"),
+        ({"MODELYARD_AUTH_TOKEN_ALGORITHM": "none"}, "auth.token.algorithm"),
+        ({"MODELYARD_AUTH_BCRYPTCOST": "3"}, "auth.bcryptcost"),
+        ({"MODELYARD_AUTH_TOKEN_EXPIRY": "0"}, "auth.token.expiry"),
+        ({"MODELYARD_AUTH_RATELIMIT_FAILURES": "0"}, "auth.ratelimit.failures"),
+        ({"MODELYARD_AUTH_TOKEN_LEEWAY": "-1"}, "auth.token.leeway"),
+        ({"MODELYARD_AUTH_EXTERNAL_ISSUER": "harbor"}, "auth.external"),
+        ({"MODELYARD_AUTH_ADMIN_USERNAME": "root"}, "auth.admin"),
+    ],
+)
+def test_bad_auth_settings(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(environ={"MODELYARD_AUTH_ENABLED": "true", **environ})

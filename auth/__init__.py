@@ -1,0 +1,1 @@
+"""Authentication and authorization: token service, basic/htpasswd, roles, robots."""
