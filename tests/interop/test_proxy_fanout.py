@@ -1,0 +1,100 @@
+"""Single-flight across a cluster: four Modelyard instances on one S3 bucket (moto) and one
+PostgreSQL schema, eight clients pulling the same cold 256 MiB blob spread over them. The
+upstream (registry:2 behind a counting proxy) must see exactly one GET for that blob."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.interop.proxy_helpers import (
+    UPSTREAM,
+    Download,
+    ProxyLab,
+    blob_url,
+    download,
+    make_blob,
+    metric,
+    proxy_lab,
+    proxy_section,
+    push_blob,
+    s3_storage,
+)
+from tests.support.s3server import S3Server
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+REPO = "library/weights"
+INSTANCES = 4
+CLIENTS = 8
+SIZE = 256 << 20
+
+
+@pytest.fixture
+def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
+    with proxy_lab(tmp_path, database_url) as lab:
+        yield lab
+
+
+def test_eight_clients_on_four_instances_fetch_a_cold_blob_from_upstream_once(
+    lab: ProxyLab, s3_server: S3Server, tmp_path: Path
+) -> None:
+    upstream = lab.upstream()
+    counting = lab.counting(upstream)
+    blob = make_blob(tmp_path / "blob", SIZE, seed=256)
+    push_blob(upstream.url, REPO, blob)
+    blob.path.unlink()
+    storage = s3_storage(s3_server, s3_server.new_bucket())
+    proxy = proxy_section(counting.url)
+    instances = [lab.modelyard(proxy, storage, name=f"node{n}") for n in range(INSTANCES)]
+    assert counting.blob_gets(REPO, blob.digest) == 0
+
+    start = threading.Barrier(CLIENTS)
+
+    def client(number: int) -> Download:
+        url = blob_url(instances[number % INSTANCES], REPO, blob.digest)
+        start.wait()
+        return download(url)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = list(pool.map(client, range(CLIENTS)))
+
+    for number, result in enumerate(results):
+        assert result.ok(blob), f"client {number} got {result} instead of {blob}"
+    assert counting.blob_gets(REPO, blob.digest) == 1, (
+        f"upstream saw {counting.blob_gets(REPO, blob.digest)} GETs of the blob "
+        f"(log: {counting.log})"
+    )
+    assert counting.bytes_sent(f"/v2/{REPO}/blobs/{blob.digest}") == SIZE
+
+    outcomes = Counter(result.cache for result in results)
+    assert outcomes["miss"] == 1, f"exactly one request fetches upstream: {outcomes}"
+    assert set(outcomes) <= {"miss", "coalesced", "hit"}, outcomes
+    misses = sum(
+        metric(server, "modelyard_proxy_misses_total", upstream=UPSTREAM, kind="blob")
+        for server in instances
+    )
+    others = sum(
+        metric(server, name, upstream=UPSTREAM, kind="blob")
+        for server in instances
+        for name in ("modelyard_proxy_coalesced_total", "modelyard_proxy_hits_total")
+    )
+    fetched = sum(
+        metric(server, "modelyard_proxy_upstream_bytes_total", upstream=UPSTREAM)
+        for server in instances
+    )
+    assert misses == 1
+    assert others == CLIENTS - 1
+    assert fetched == SIZE
+
+    # warm: every instance serves it without asking upstream again
+    for server in instances:
+        again = download(blob_url(server, REPO, blob.digest))
+        assert again.ok(blob), again
+        assert again.cache == "hit"
+    assert counting.blob_gets(REPO, blob.digest) == 1
