@@ -8,8 +8,12 @@ afterwards, checking the server logs for crashes.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -25,7 +29,7 @@ from tests.interop import helpers
 from tests.interop.helpers import OciImage, ServerProcess
 from tests.support.countingproxy import CountingProxy
 from tests.support.postgres import drop_schema, new_schema
-from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, free_port
 
 CACHE_HEADER = "X-Modelyard-Cache"
 UPSTREAM = "central"
@@ -85,11 +89,14 @@ class ProxyLab:
     servers: list[ServerProcess] = field(default_factory=list)
     schema: str = ""
 
-    def upstream(self, name: str = "upstream") -> ServerProcess:
-        """A registry:2 (Debian `docker-registry`) on its own folder."""
-        server = helpers.start_docker_registry(
-            self.tmp_path / name, self.tmp_path / "servers" / name
-        )
+    def upstream(self, name: str = "upstream", auth: dict[str, Any] | None = None) -> ServerProcess:
+        """A registry:2 (Debian `docker-registry`) on its own folder, with an `auth:` section
+        (token or htpasswd) when given."""
+        workdir = self.tmp_path / "servers" / name
+        if auth is None:
+            server = helpers.start_docker_registry(self.tmp_path / name, workdir)
+        else:
+            server = start_registry2_with_auth(self.tmp_path / name, workdir, auth)
         self.servers.append(server)
         return server
 
@@ -135,12 +142,56 @@ def proxy_lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
             server.check_log()
 
 
+def start_registry2_with_auth(root: Path, workdir: Path, auth: dict[str, Any]) -> ServerProcess:
+    """registry:2 as `helpers.start_docker_registry` starts it, plus an `auth:` section; ready
+    when `/v2/` asks for credentials."""
+    binary = helpers.require_tool("docker-registry")
+    workdir.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = workdir / f"registry2-{port}.yml"
+    settings = {
+        "version": 0.1,
+        "log": {"level": "info", "accesslog": {"disabled": True}},
+        "storage": helpers.filesystem_storage(root),
+        "http": {"addr": f"127.0.0.1:{port}"},
+        "auth": auth,
+    }
+    config.write_text(json.dumps(settings, indent=2))
+    log_path = workdir / f"registry2-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [binary, "serve", config], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
+        )
+    server = ServerProcess(
+        "docker-registry", "127.0.0.1", port, root, log_path, process, fatal_markers=("panic:",)
+    )
+    deadline = time.monotonic() + helpers.STARTUP_SECONDS
+    while True:
+        try:
+            if httpx.get(server.url + "/v2/", timeout=1).status_code == 401:
+                return server
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise AssertionError(f"registry:2 with auth did not start:\n{server.log()[-4000:]}")
+        time.sleep(0.05)
+
+
 def fill_upstream(
-    skopeo: str, upstream: ServerProcess, image: OciImage, repository: str, tag: str, work: Path
+    skopeo: str,
+    upstream: ServerProcess,
+    image: OciImage,
+    repository: str,
+    tag: str,
+    work: Path,
+    *extra: str,
 ) -> str:
     """Push an OCI layout into the upstream with skopeo; returns the manifest digest."""
     return helpers.skopeo_copy(
-        skopeo, image.ref, f"docker://{upstream.netloc}/{repository}:{tag}", workdir=work
+        skopeo, image.ref, f"docker://{upstream.netloc}/{repository}:{tag}", *extra, workdir=work
     )
 
 
