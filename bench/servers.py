@@ -236,6 +236,7 @@ class Server:
     s3: S3Service | None = None
     http_server: str | None = None  # Modelyard's http.server; None: its default
     bucket: str = ""
+    extra_config: str = ""  # further top-level YAML sections (e.g. `proxy:`)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     ps: psutil.Process | None = None
@@ -252,6 +253,7 @@ class Server:
         return Connection(HOST, self.port)
 
     def start(self, timeout: float = 30.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         if self.s3 is not None and not self.bucket:
@@ -259,6 +261,7 @@ class Server:
         config = self.workdir / "config.yml"
         config.write_text(
             _config(self.name, self.root, self.port, self.s3, self.bucket, self.http_server)
+            + self.extra_config
         )
         if self.name == "modelyard":
             argv = [*modelyard_command(), "serve", "--config", str(config)]

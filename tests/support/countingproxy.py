@@ -54,6 +54,7 @@ class CountingProxy:
         self._corrupt: set[str] = set()
         self._rate: float | None = None
         self._status: int | None = None
+        self._active = 0
         self._lock = threading.Lock()
         self._port = port
         self._server: _Server | None = None
@@ -121,6 +122,11 @@ class CountingProxy:
         with self._lock:
             return self.sent[path]
 
+    def in_flight(self) -> int:
+        """Requests being relayed right now."""
+        with self._lock:
+            return self._active
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -166,6 +172,15 @@ class CountingProxy:
                     self.wfile.write(body)
 
             def _relay(self) -> None:
+                with proxy._lock:
+                    proxy._active += 1
+                try:
+                    self._relay_one()
+                finally:
+                    with proxy._lock:
+                        proxy._active -= 1
+
+            def _relay_one(self) -> None:
                 path = urlsplit(self.path).path
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
