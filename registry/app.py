@@ -18,6 +18,8 @@ from registry.index.indexer import ModelIndex
 from registry.index.usage import UsageRecorder
 from registry.metrics import Metrics
 from registry.middleware import RequestMiddleware
+from registry.proxy.metrics import ProxyMetrics
+from registry.proxy.service import ProxyService
 from registry.referrers import Referrers
 from registry.routes import ROUTES
 from storage.driver import StorageDriver
@@ -30,6 +32,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     driver = driver or create_driver(config.storage)
     metrics = Metrics()
     store = RegistryStore(driver)
+    proxy_metrics = ProxyMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -39,11 +42,19 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
         app.state.usage = usage
         if usage is not None:
             usage.start()
+        proxy = None
+        if config.proxy.upstreams:
+            proxy = ProxyService(config, store, proxy_metrics, database, app.state.index)
+            await proxy.start()
+        app.state.proxy = proxy
         try:
             yield
         finally:
             app.state.index = None
             app.state.usage = None
+            app.state.proxy = None
+            if proxy is not None:
+                await proxy.close()
             if usage is not None:
                 await usage.close()
             if database is not None:
@@ -62,6 +73,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.referrers = Referrers(store)
     app.state.index = None
     app.state.usage = None
+    app.state.proxy = None
     return app
 
 

@@ -12,5 +12,8 @@ from storage.repositories import repository_names
 async def catalog(request: Request) -> Response:
     limit, last = params.page(request)
     names = await repository_names(params.store(request).driver)
+    proxy = params.proxy(request)
+    if proxy is not None:
+        names = await proxy.listing.catalog(names)
     chosen, headers = params.paginate(names, limit, last, "/v2/_catalog")
     return JSONResponse({"repositories": chosen}, headers=headers)
