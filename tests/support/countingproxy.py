@@ -16,13 +16,12 @@ Bodies are relayed in 64 KiB pieces, never buffered whole.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -55,6 +54,7 @@ class CountingProxy:
         self._rate: float | None = None
         self._status: int | None = None
         self._active = 0
+        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._port = port
         self._server: _Server | None = None
@@ -84,12 +84,18 @@ class CountingProxy:
         self._thread.start()
 
     def stop(self) -> None:
-        """Close the listening socket: new connections are refused until `start()`."""
+        """Close the listening socket and every open connection, as a dead upstream does:
+        new connections are refused until `start()`."""
         if self._server is None:
             return
         self._server.shutdown()
         self._server.server_close()
         self._server = None
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def corrupt(self, digest: str, enabled: bool = True) -> None:
         with self._lock:
@@ -155,6 +161,17 @@ class CountingProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy._lock:
+                    proxy._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with proxy._lock:
+                    proxy._connections.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
 
             def log_message(self, format: str, *args: object) -> None:
                 return
@@ -249,22 +266,3 @@ class CountingProxy:
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _relay
 
         return Handler
-
-
-@contextmanager
-def counting_proxy(upstream: str) -> Iterator[CountingProxy]:
-    proxy = CountingProxy(upstream)
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
-
-
-def refuses_connections(netloc: str) -> bool:
-    """Whether nothing listens on `host:port` (a stopped proxy or upstream)."""
-    host, port = netloc.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return False
-    except OSError:
-        return True
