@@ -103,7 +103,9 @@ class ProxyBlobs:
 
     async def prefetch(self, route: Route, digest: Digest) -> None:
         """Bring a blob into the cache without a client (e.g. a config, for the index)."""
-        flight, _ = await self._join(route, digest)
+        flight, outcome = await self._join(route, digest)
+        if outcome == MISS:
+            self.metrics.count(MISS, route.upstream.name, BLOB)
         if flight is not None:
             await flight.done.wait()
 
@@ -228,6 +230,8 @@ class ProxyBlobs:
                 await self._tee(flight, response, paths.upload_data(route.local, upload_id))
             await self._publish(route, digest, upload_id)
             upload_id = None
+            self.flights.pop(str(digest), None)
+            flight.verify()
             await self.state.cached(route, str(digest), BLOB, flight.received)
         except UpstreamNotFound:
             flight.fail(RegistryError(BLOB_UNKNOWN, {"digest": str(digest)}))
@@ -241,6 +245,8 @@ class ProxyBlobs:
             )
         except Exception:
             log.exception("blob %s: fetch from upstream %s failed", digest, route.upstream.name)
+            if flight.matched:
+                flight.verify()
             flight.fail(RegistryError(UNKNOWN, {"digest": str(digest)}))
         finally:
             if upload_id is not None:
@@ -252,7 +258,9 @@ class ProxyBlobs:
 
     async def _tee(self, flight: BlobFlight, response: httpx.Response, path: str) -> None:
         """Upstream bytes into the spool at once and into storage in batches, hashed; the
-        writer is committed only when the digest matches."""
+        writer is committed only when the digest matches. Readers get their last byte once the
+        blob is published (`flight.verify()` in `_run`): a client that has the whole blob
+        finds it in the cache."""
         hasher = Hasher(flight.digest.algorithm)
         writer = await self.store.driver.writer(path)
         counter = self.metrics.upstream_bytes.labels(flight.upstream, BLOB)
@@ -286,7 +294,7 @@ class ProxyBlobs:
                 raise _Mismatch(f"{flight.received} bytes, not the announced {flight.size}")
             if hasher.digest() != flight.digest:
                 raise _Mismatch(f"the bytes hash to {hasher.digest()}")
-            flight.verify()
+            flight.matched = True
             await writer.commit()
         except BaseException:
             if pending is not None:

@@ -30,6 +30,9 @@ class BlobFlight:
         #: size announced by the upstream (Content-Length); None until known or if absent
         self.size: int | None = None
         self.received = 0
+        #: the bytes matched the digest (the blob may not be published yet)
+        self.matched = False
+        #: readers may send their last byte: published, or matched but not cacheable
         self.verified = False
         self.error: RegistryError | None = None
         #: set once the upstream answered (size known) or the fetch failed
