@@ -158,7 +158,7 @@ def test_another_instance_completes_the_pull_when_the_lease_holder_is_killed(
     assert metric(late, "modelyard_proxy_misses_total", upstream=UPSTREAM, kind="blob") == 0
 
 
-@pytest.mark.parametrize("failure", ["503", "429", "stopped"])
+@pytest.mark.parametrize("failure", ["503", "429", "stopped", "timeout"])
 def test_a_cached_tag_is_served_stale_when_the_upstream_fails_after_the_ttl(
     failure: str, lab: ProxyLab, skopeo: str, tmp_path: Path
 ) -> None:
@@ -166,7 +166,8 @@ def test_a_cached_tag_is_served_stale_when_the_upstream_fails_after_the_ttl(
     counting = lab.counting(upstream)
     image = helpers.build_oci_layout(tmp_path / "image", seed=21)
     fill_upstream(skopeo, upstream, image, REPO, "latest", tmp_path / "d")
-    cache = lab.modelyard(proxy_section(counting.url, manifestttl=1))
+    # the upstream timeout is 1 s, and a hung upstream answers after 5 s
+    cache = lab.modelyard(proxy_section(counting.url, manifestttl=1, timeout=1))
     url = f"{cache.url}/v2/{REPO}/manifests/latest"
     accept = {"Accept": OCI_MANIFEST}
 
@@ -179,6 +180,8 @@ def test_a_cached_tag_is_served_stale_when_the_upstream_fails_after_the_ttl(
     time.sleep(1.5)  # past the manifest TTL: the next request revalidates upstream
     if failure == "stopped":
         counting.stop()
+    elif failure == "timeout":
+        counting.delay(5)
     else:
         counting.answer(int(failure))
     stale = httpx.get(url, headers=accept, timeout=30)
@@ -186,7 +189,7 @@ def test_a_cached_tag_is_served_stale_when_the_upstream_fails_after_the_ttl(
     assert stale.headers["Docker-Content-Digest"] == image.manifest_digest
     assert stale.content == fresh.content
     assert cache_header(stale) == "stale"
-    if failure != "stopped":
+    if failure in ("503", "429"):
         requests = counting.manifest_requests(REPO, "latest")
         assert requests["HEAD"] + requests["GET"] >= 2, "the TTL ran out: it asked upstream"
     assert metric(cache, "modelyard_proxy_stale_total", upstream=UPSTREAM, kind="manifest") >= 1

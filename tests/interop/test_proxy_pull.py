@@ -4,6 +4,8 @@ the cache with the upstream stopped."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +15,13 @@ import httpx
 import pytest
 
 from tests.interop import helpers
-from tests.interop.helpers import OCI_MANIFEST, OciImage, layout_blob, read_oci_layout
+from tests.interop.helpers import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    OciImage,
+    layout_blob,
+    read_oci_layout,
+)
 from tests.interop.proxy_helpers import (
     UPSTREAM,
     ProxyLab,
@@ -216,3 +224,73 @@ def test_tags_and_catalog_come_from_upstream_then_from_the_cache(
         cached_catalog = client.get("/v2/_catalog")
         assert cached_catalog.status_code == 200, cached_catalog.text
         assert REPO in cached_catalog.json()["repositories"]
+
+
+def test_an_index_and_its_child_manifests_are_cached_as_clients_ask_for_them(
+    lab: ProxyLab, skopeo: str, tmp_path: Path
+) -> None:
+    upstream = lab.upstream()
+    counting = lab.counting(upstream)
+    repo = "library/multi"
+    children = []
+    for seed, arch in ((41, "amd64"), (42, "arm64")):
+        image = helpers.build_oci_layout(tmp_path / arch, seed=seed)
+        fill_upstream(skopeo, upstream, image, repo, arch, tmp_path / "d")
+        manifest = layout_blob(image.path, image.manifest_digest)
+        children.append(
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": image.manifest_digest,
+                "size": len(manifest),
+                "platform": {"architecture": arch, "os": "linux"},
+            }
+        )
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
+    index_digest = "sha256:" + hashlib.sha256(index.encode()).hexdigest()
+    put = httpx.put(
+        f"{upstream.url}/v2/{repo}/manifests/v1",
+        content=index.encode(),
+        headers={"Content-Type": OCI_INDEX},
+    )
+    assert put.status_code == 201, put.text
+    cache = lab.modelyard(proxy_section(counting.url))
+
+    def child_fetches(digest: str) -> int:
+        return counting.count("GET", f"/v2/{repo}/manifests/{digest}")
+
+    with httpx.Client(base_url=cache.url, timeout=30) as client:
+        got = client.get(f"/v2/{repo}/manifests/v1", headers={"Accept": OCI_INDEX})
+        assert got.status_code == 200, got.text
+        assert got.headers["Docker-Content-Digest"] == index_digest
+        assert got.content == index.encode()
+    for child in children:
+        assert child_fetches(child["digest"]) == 0, "child manifests are fetched when asked for"
+
+    first = helpers.skopeo_copy(
+        skopeo,
+        f"docker://{cache.netloc}/{repo}:v1",
+        f"oci:{tmp_path / 'first'}:v1",
+        "--all",
+        workdir=tmp_path / "d",
+    )
+    assert first == index_digest
+    for child in children:
+        assert child_fetches(child["digest"]) == 1, counting.log
+
+    upstream.stop()
+    counting.stop()
+    second = helpers.skopeo_copy(
+        skopeo,
+        f"docker://{cache.netloc}/{repo}:v1",
+        f"oci:{tmp_path / 'second'}:v1",
+        "--all",
+        workdir=tmp_path / "d",
+    )
+    assert second == index_digest
+    with httpx.Client(base_url=cache.url, timeout=30) as client:
+        for child in children:
+            cached = client.get(
+                f"/v2/{repo}/manifests/{child['digest']}", headers={"Accept": OCI_MANIFEST}
+            )
+            assert cached.status_code == 200, cached.text
+            assert cache_header(cached) == "hit"

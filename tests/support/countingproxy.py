@@ -6,6 +6,7 @@ purpose:
 
 - `corrupt(digest)`: blob GETs of that digest get the same number of bytes, but wrong ones;
 - `throttle(bytes_per_second)`: blob bodies are sent at that rate (per response);
+- `delay(seconds)`: every request waits that long before it is forwarded (a hung upstream);
 - `answer(status)`: every request is answered with that status (503, 429...) without
   forwarding, as an overloaded upstream does;
 - `stop()`: the listening socket closes, so connections are refused as by a dead upstream;
@@ -53,6 +54,7 @@ class CountingProxy:
         self._corrupt: set[str] = set()
         self._rate: float | None = None
         self._status: int | None = None
+        self._delay = 0.0
         self._active = 0
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -106,6 +108,9 @@ class CountingProxy:
 
     def throttle(self, bytes_per_second: float | None) -> None:
         self._rate = bytes_per_second
+
+    def delay(self, seconds: float) -> None:
+        self._delay = seconds
 
     def answer(self, status: int | None) -> None:
         """Answer every request with `status` (None: forward again)."""
@@ -201,6 +206,8 @@ class CountingProxy:
                 path = urlsplit(self.path).path
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if proxy._delay:
+                    time.sleep(proxy._delay)
                 status = proxy._status
                 if status is not None:
                     self._canned(status, path)
