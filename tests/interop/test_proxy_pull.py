@@ -25,11 +25,14 @@ from tests.interop.helpers import (
 from tests.interop.proxy_helpers import (
     UPSTREAM,
     ProxyLab,
+    blob_url,
     cache_header,
     fill_upstream,
+    make_blob,
     metric,
     proxy_lab,
     proxy_section,
+    push_blob,
 )
 from tests.interop.test_podman import Podman
 
@@ -294,3 +297,33 @@ def test_an_index_and_its_child_manifests_are_cached_as_clients_ask_for_them(
             )
             assert cached.status_code == 200, cached.text
             assert cache_header(cached) == "hit"
+
+
+def test_a_miss_streams_to_the_client_while_the_upstream_is_still_sending(
+    lab: ProxyLab, tmp_path: Path
+) -> None:
+    upstream = lab.upstream()
+    counting = lab.counting(upstream)
+    blob = make_blob(tmp_path / "blob", 16 << 20, seed=16)
+    push_blob(upstream.url, REPO, blob)
+    cache = lab.modelyard(proxy_section(counting.url))
+    path = f"/v2/{REPO}/blobs/{blob.digest}"
+    counting.throttle(4 << 20)  # the upstream needs about 4 s for the whole blob
+
+    hasher = hashlib.sha256()
+    upstream_sent_at_first_byte = -1
+    with (
+        httpx.Client(timeout=120) as client,
+        client.stream("GET", blob_url(cache, REPO, blob.digest)) as response,
+    ):
+        assert response.status_code == 200
+        assert cache_header(response) == "miss"
+        for piece in response.iter_bytes():
+            if upstream_sent_at_first_byte < 0:
+                upstream_sent_at_first_byte = counting.bytes_sent(path)
+            hasher.update(piece)
+    assert "sha256:" + hasher.hexdigest() == blob.digest
+    assert upstream_sent_at_first_byte < blob.size, (
+        "the client got its first byte only after the upstream had sent the whole blob: a miss "
+        "must be teed to the client as it arrives, not fetched first and served after"
+    )
