@@ -218,43 +218,55 @@ class ProxyBlobs:
         return BlobAnswer(MISS, Response(status_code=200, headers=headers, media_type=OCTET_STREAM))
 
     async def _run(self, flight: BlobFlight, route: Route, lease: Lease) -> None:
+        """Fetch, publish, release. Readers learn the outcome only once the upload is
+        cleaned up, so a client that saw a failure finds no leftovers."""
         digest = flight.digest
         upload_id: str | None = None
-        uploads = self.store.uploads
-        client = self.clients[route.upstream.name]
+        error: RegistryError | None = None
         try:
-            path = f"/v2/{route.remote}/blobs/{digest}"
-            async with client.stream("GET", path, scope_of(route.remote)) as response:
-                flight.begin(_length(response))
-                upload_id = await uploads.start(route.local)
-                await self._tee(flight, response, paths.upload_data(route.local, upload_id))
+            upload_id = await self._fetch(flight, route)
             await self._publish(route, digest, upload_id)
             upload_id = None
             self.flights.pop(str(digest), None)
             flight.verify()
             await self.state.cached(route, str(digest), BLOB, flight.received)
         except UpstreamNotFound:
-            flight.fail(RegistryError(BLOB_UNKNOWN, {"digest": str(digest)}))
+            error = RegistryError(BLOB_UNKNOWN, {"digest": str(digest)})
         except UpstreamUnavailable as exc:
             log.warning("blob %s not fetched: %s", digest, exc)
-            flight.fail(RegistryError(UPSTREAM_UNAVAILABLE, {"reason": exc.reason}))
+            error = RegistryError(UPSTREAM_UNAVAILABLE, {"reason": exc.reason})
         except _Mismatch as exc:
             log.warning("blob %s from upstream %s discarded: %s", digest, route.upstream.name, exc)
-            flight.fail(
-                RegistryError(UPSTREAM_INVALID, {"digest": str(digest), "reason": str(exc)})
-            )
+            error = RegistryError(UPSTREAM_INVALID, {"digest": str(digest), "reason": str(exc)})
         except Exception:
             log.exception("blob %s: fetch from upstream %s failed", digest, route.upstream.name)
             if flight.matched:
                 flight.verify()
-            flight.fail(RegistryError(UNKNOWN, {"digest": str(digest)}))
+            error = RegistryError(UNKNOWN, {"digest": str(digest)})
         finally:
             if upload_id is not None:
                 with contextlib.suppress(Exception):
-                    await uploads.cancel(route.local, upload_id)
+                    await self.store.uploads.cancel(route.local, upload_id)
             self.flights.pop(str(digest), None)
+            if error is not None:
+                flight.fail(error)
             await lease.release()
             flight.finish()
+
+    async def _fetch(self, flight: BlobFlight, route: Route) -> str:
+        """The upstream GET teed into a new upload of the repository; returns its id."""
+        client = self.clients[route.upstream.name]
+        path = f"/v2/{route.remote}/blobs/{flight.digest}"
+        async with client.stream("GET", path, scope_of(route.remote)) as response:
+            flight.begin(_length(response))
+            upload_id = await self.store.uploads.start(route.local)
+            try:
+                await self._tee(flight, response, paths.upload_data(route.local, upload_id))
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self.store.uploads.cancel(route.local, upload_id)
+                raise
+        return upload_id
 
     async def _tee(self, flight: BlobFlight, response: httpx.Response, path: str) -> None:
         """Upstream bytes into the spool at once and into storage in batches, hashed; the

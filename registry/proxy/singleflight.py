@@ -154,6 +154,7 @@ class ClusterLeases:
         self.seconds = seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.waiters = _Waiters()
+        self._local = LocalLeases()
         self._listener: Any = None
 
     async def start(self) -> None:
@@ -170,12 +171,21 @@ class ClusterLeases:
         self.waiters.wake(payload)
 
     async def take(self, key: str) -> Lease | None:
-        holder = await self.database.pool.fetchval(TAKE, key, self.holder, float(self.seconds))
+        """The cluster lease; a lease of this process only while the database is
+        unreachable (a pull never fails for want of the database)."""
+        try:
+            holder = await self.database.pool.fetchval(TAKE, key, self.holder, float(self.seconds))
+        except Exception as exc:
+            log.warning("lease of %s taken in process only: %s: %s", key, type(exc).__name__, exc)
+            return await self._local.take(key)
         if holder is None:
             return None
         return _ClusterLease(self, key)
 
     async def wait(self, key: str) -> None:
+        if key in self._local.held:
+            await self._local.wait(key)
+            return
         await self.waiters.wait(key, min(POLL_SECONDS, self.seconds / 3))
 
     async def close(self) -> None:
