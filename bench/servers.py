@@ -330,6 +330,17 @@ class Server:
                 total += times.user + times.system
         return total
 
+    def has_blob(self, hex_digest: str) -> bool:
+        """Whether the blob's data is in the server's storage (looked at behind its back)."""
+        relative = f"docker/registry/v2/blobs/sha256/{hex_digest[:2]}/{hex_digest}/data"
+        if self.s3 is None:
+            return (self.root / relative).is_file()
+        try:
+            self.s3.client().head_object(Bucket=self.bucket, Key=f"{S3_ROOT}/{relative}")
+        except ClientError:
+            return False
+        return True
+
     def remove_blob(self, hex_digest: str) -> None:
         """Delete a blob's data behind the server's back, to keep the disk (or moto's memory)
         use bounded. Both servers keep a blob at the same path below their root."""

@@ -34,6 +34,7 @@ METRICS = (
     "rss-push",
     "rss-pull",
     "pull-cold-upstream",
+    "pull-cold-ttfb-min",
     "pull-cold-ttfb",
     "pull-cold-ttfb-max",
     "pull-cold-time",
