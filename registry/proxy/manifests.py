@@ -9,6 +9,9 @@ serves the cache, and handed to `on_cached` (the model index).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from registry.manifest import (
 from registry.proxy.auth import scope_of
 from registry.proxy.errors import UPSTREAM_INVALID, UPSTREAM_UNAVAILABLE
 from registry.proxy.mapping import Route
-from registry.proxy.metrics import HIT, MANIFEST, MISS, STALE, ProxyMetrics
+from registry.proxy.metrics import COALESCED, HIT, MANIFEST, MISS, STALE, ProxyMetrics
 from registry.proxy.state import CacheState
 from registry.proxy.upstream import UpstreamClient, UpstreamNotFound, UpstreamUnavailable
 from storage.errors import ManifestUnknown
@@ -72,17 +75,45 @@ class ProxyManifests:
         self.metrics = metrics
         self.on_cached = on_cached
         self.limit = limit
+        self._pending: dict[tuple[str, str], asyncio.Task[ManifestAnswer]] = {}
 
     async def get(self, route: Route, reference: Digest | str) -> ManifestAnswer:
-        answer = await (
-            self._by_digest(route, reference)
-            if isinstance(reference, Digest)
-            else self._by_tag(route, reference)
-        )
+        """The manifest, from cache or upstream. The lookup runs as a task of its own that
+        every request of this instance for the same reference shares while it runs (a miss
+        is `coalesced` for all but the first); a client going away does not cancel it."""
+        key = (route.local, str(reference))
+        task = self._pending.get(key)
+        joined = task is not None
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._lookup(route, reference))
+            self._pending[key] = task
+            task.add_done_callback(lambda done: self._settled(key, done))
+        shared = await asyncio.shield(task)
+        outcome = COALESCED if joined and shared.outcome == MISS else shared.outcome
+        answer = dataclasses.replace(shared, outcome=outcome)
         self.metrics.count(answer.outcome, route.upstream.name, MANIFEST)
         if answer.outcome != MISS:
             self.state.accessed(route.local, str(answer.digest))
         return answer
+
+    def _settled(self, key: tuple[str, str], task: asyncio.Task[ManifestAnswer]) -> None:
+        if self._pending.get(key) is task:
+            del self._pending[key]
+        if not task.cancelled():
+            task.exception()  # seen, whether or not a request still waits for it
+
+    async def _lookup(self, route: Route, reference: Digest | str) -> ManifestAnswer:
+        if isinstance(reference, Digest):
+            return await self._by_digest(route, reference)
+        return await self._by_tag(route, reference)
+
+    async def close(self) -> None:
+        tasks = list(self._pending.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
 
     async def _cached(self, route: Route, digest: Digest, outcome: str) -> ManifestAnswer:
         return ManifestAnswer(digest, await self.store.manifests.get(route.local, digest), outcome)

@@ -111,6 +111,7 @@ class ProxyService:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        await self.manifests.close()
         await self.blobs.close()
         await self.leases.close()
         await self.state.close()

@@ -183,3 +183,19 @@ async def test_a_cached_manifest_is_indexed_with_its_config(
     assert upstream.counting.blob_gets(REPO, config_digest) == 1
     cached = await cache.client.get(f"/v2/{REPO}/blobs/{config_digest}")
     assert cached.headers["x-modelyard-cache"] in ("hit", "coalesced")
+
+
+async def test_concurrent_requests_for_a_tag_share_one_upstream_lookup(
+    upstream: Upstream, instances: Start, db_config: Config
+) -> None:
+    digest, data = upstream.push_image(REPO, "v1", [b"one"])
+    upstream.counting.delay(0.2)
+    cache = await instances(proxy_config(db_config, upstream.url))
+    answers = await asyncio.gather(
+        *(cache.client.get(f"/v2/{REPO}/manifests/v1") for _ in range(4))
+    )
+    assert all(answer.content == data for answer in answers)
+    outcomes = sorted(answer.headers["x-modelyard-cache"] for answer in answers)
+    assert outcomes.count("miss") == 1, outcomes
+    assert upstream.counting.manifest_requests(REPO, "v1") == {"GET": 0, "HEAD": 1}
+    assert upstream.counting.manifest_requests(REPO, digest)["GET"] == 1
