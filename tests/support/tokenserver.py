@@ -183,8 +183,10 @@ class TokenServer:
 
 
 @contextmanager
-def token_server(folder: Path, username: str, password: str) -> Iterator[TokenServer]:
-    server = TokenServer(folder, username, password)
+def token_server(
+    folder: Path, username: str, password: str, lifetime: int = 300
+) -> Iterator[TokenServer]:
+    server = TokenServer(folder, username, password, lifetime)
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     try:
