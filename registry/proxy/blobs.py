@@ -98,6 +98,7 @@ class ProxyBlobs:
         flight, outcome = await self._join(route, digest)
         self.metrics.count(outcome, route.upstream.name, BLOB)
         if flight is None:
+            self.state.accessed(route.local, str(digest))
             return BlobAnswer(outcome)
         return await self._answer(flight, outcome, range_header)
 
