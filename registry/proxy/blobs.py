@@ -123,10 +123,20 @@ class ProxyBlobs:
                 if flight is not None:
                     return flight, COALESCED
                 lease = await self.leases.take(key)
-                if lease is not None:
+                if lease is not None and not await self._exists(digest):
                     return self._start(route, digest, lease), MISS
             waited = True
-            await self.leases.wait(key)
+            if lease is not None:
+                await lease.release()  # published since the look above: read it from storage
+            else:
+                await self.leases.wait(key)
+
+    async def _exists(self, digest: Digest) -> bool:
+        try:
+            await self.store.blobs.size(digest)
+        except BlobUnknown:
+            return False
+        return True
 
     async def _in_storage(self, route: Route, digest: Digest) -> bool:
         """True when the repository holds the blob. A blob cached for another repository is
@@ -134,9 +144,7 @@ class ProxyBlobs:
         blobs = self.store.blobs
         if await blobs.is_linked(route.local, digest):
             return True
-        try:
-            await blobs.size(digest)
-        except BlobUnknown:
+        if not await self._exists(digest):
             return False
         client = self.clients[route.upstream.name]
         path = f"/v2/{route.remote}/blobs/{digest}"
