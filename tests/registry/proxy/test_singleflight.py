@@ -91,3 +91,16 @@ async def test_without_a_database_leases_are_per_process(anyio_backend: str) -> 
     await lease.release()
     await waiting
     assert await leases.take(KEY) is not None
+
+
+async def test_an_unreachable_database_falls_back_to_leases_of_the_process(
+    db_config: Config,
+) -> None:
+    closed = await Database.open(db_config)
+    leases = ClusterLeases(closed, 15)
+    await closed.close()
+    lease = await leases.take(KEY)
+    assert lease is not None, "a pull never fails for want of the database"
+    assert await leases.take(KEY) is None
+    await lease.release()
+    assert await leases.take(KEY) is not None
