@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import uuid
+import weakref
 from typing import Any, Protocol
 
 from registry.index.db import Database
@@ -64,10 +65,12 @@ class Leases(Protocol):
 
 
 class _Waiters:
-    """Events that wake the local waiters of a key."""
+    """Events that wake the local waiters of a key; an event lives as long as its waiters."""
 
     def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
+        self._events: weakref.WeakValueDictionary[str, asyncio.Event] = (
+            weakref.WeakValueDictionary()
+        )
 
     def wake(self, key: str) -> None:
         event = self._events.pop(key, None)
@@ -75,7 +78,9 @@ class _Waiters:
             event.set()
 
     async def wait(self, key: str, seconds: float) -> None:
-        event = self._events.setdefault(key, asyncio.Event())
+        event = self._events.get(key)
+        if event is None:
+            event = self._events[key] = asyncio.Event()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
 
