@@ -39,7 +39,7 @@ log = logging.getLogger("modelyard.proxy")
 
 CACHE_HEADER = "X-Modelyard-Cache"
 OCTET_STREAM = "application/octet-stream"
-#: bytes hashed and written to storage at once, while the next batch is received
+#: bytes hashed and written to storage at once
 BATCH_SIZE = 4 << 20
 
 
@@ -60,9 +60,11 @@ def _length(response: httpx.Response) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
-async def _flush(writer: FileWriter, hasher: Hasher, data: bytearray) -> None:
-    """Hash (in a thread, it releases the GIL) and write one batch at once."""
-    await asyncio.gather(to_thread.run_sync(hasher.update, data), writer.write(data))
+async def _store(flight: BlobFlight, writer: FileWriter, hasher: Hasher) -> None:
+    """Copy the spool into the storage writer, hashing each batch (in a thread, it releases
+    the GIL) while writing it."""
+    async for batch in flight.spooled(BATCH_SIZE):
+        await asyncio.gather(to_thread.run_sync(hasher.update, batch), writer.write(batch))
 
 
 class ProxyBlobs:
@@ -278,39 +280,30 @@ class ProxyBlobs:
         return upload_id
 
     async def _tee(self, flight: BlobFlight, response: httpx.Response, path: str) -> None:
-        """Upstream bytes into the spool at once and into storage in batches, hashed; the
-        writer is committed only when the digest matches. Readers get their last byte once the
-        blob is published (`flight.verify()` in `_run`): a client that has the whole blob
-        finds it in the cache."""
+        """Upstream bytes into the spool as they come; a second task copies the spool into
+        storage in batches, hashing them, so a slow store never slows the upstream or the
+        readers. The writer is committed only when the digest matches. Readers get their last
+        byte once the blob is published (`flight.verify()` in `_run`): a client that has the
+        whole blob finds it in the cache."""
         hasher = Hasher(flight.digest.algorithm)
         writer = await self.store.driver.writer(path)
         counter = self.metrics.upstream_bytes.labels(flight.upstream, BLOB)
-        pending: asyncio.Task[None] | None = None
-        batch = bytearray()
+        store = asyncio.get_running_loop().create_task(_store(flight, writer, hasher))
         try:
             try:
                 async for chunk in response.aiter_raw():
+                    if store.done():
+                        break  # storage failed: its error ends the fetch below
                     flight.append(chunk)
                     counter.inc(len(chunk))
                     if flight.size is not None and flight.received > flight.size:
                         raise _Mismatch(f"more bytes than the announced {flight.size}")
-                    batch += chunk
-                    if len(batch) >= BATCH_SIZE:
-                        if pending is not None:
-                            await pending
-                        pending = asyncio.get_running_loop().create_task(
-                            _flush(writer, hasher, batch)
-                        )
-                        batch = bytearray()
             except httpx.HTTPError as exc:
                 raise UpstreamUnavailable(
                     flight.upstream, f"blob body: {type(exc).__name__}: {exc}"
                 ) from None
-            if pending is not None:
-                await pending
-                pending = None
-            if batch:
-                await _flush(writer, hasher, batch)
+            flight.end()
+            await store
             if flight.size is not None and flight.received != flight.size:
                 raise _Mismatch(f"{flight.received} bytes, not the announced {flight.size}")
             if hasher.digest() != flight.digest:
@@ -318,10 +311,9 @@ class ProxyBlobs:
             flight.matched = True
             await writer.commit()
         except BaseException:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
+            store.cancel()
+            with contextlib.suppress(BaseException):
+                await store
             with contextlib.suppress(Exception):
                 await writer.cancel()
             raise

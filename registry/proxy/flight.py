@@ -30,6 +30,8 @@ class BlobFlight:
         #: size announced by the upstream (Content-Length); None until known or if absent
         self.size: int | None = None
         self.received = 0
+        #: the upstream body has ended: every byte is in the spool
+        self.complete = False
         #: the bytes matched the digest (the blob may not be published yet)
         self.matched = False
         #: readers may send their last byte: published, or matched but not cacheable
@@ -60,6 +62,29 @@ class BlobFlight:
             self.received += written
             view = view[written:]
         self._notify()
+
+    def end(self) -> None:
+        """The upstream body is all spooled."""
+        self.complete = True
+        self._notify()
+
+    async def spooled(self, batch: int) -> AsyncIterator[bytes]:
+        """The spool from its start, in batches of `batch` bytes (the last one shorter) as the
+        upstream body arrives, until it has ended or failed: what goes to storage, at
+        storage's pace, while the upstream and the readers go at theirs."""
+        position = 0
+        while True:
+            changed = self._changed
+            available = self.received - position
+            if available >= batch or (self.complete and available > 0):
+                count = min(available, batch)
+                data = await to_thread.run_sync(os.pread, self._spool.fileno(), count, position)
+                position += len(data)
+                yield data
+                continue
+            if self.complete or self.error is not None:
+                return
+            await changed.wait()
 
     def verify(self) -> None:
         """The whole blob matched its digest: readers may finish their answers."""

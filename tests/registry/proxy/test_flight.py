@@ -92,3 +92,24 @@ async def test_readers_finish_when_only_the_cache_failed_after_the_bytes_matched
     flight.verify()
     flight.fail(RegistryError(UPSTREAM_INVALID))
     assert await reader == DATA
+
+
+async def test_storage_gets_the_spool_in_batches_until_the_body_ends(anyio_backend: str) -> None:
+    flight = BlobFlight(Digest.of(DATA), "central")
+    flight.begin(len(DATA))
+    copied: list[bytes] = []
+
+    async def copy() -> None:
+        async for batch in flight.spooled(5000):
+            copied.append(batch)
+
+    copier = asyncio.ensure_future(copy())
+    for start in range(0, len(DATA), 3000):
+        flight.append(DATA[start : start + 3000])
+        await asyncio.sleep(0)
+    flight.end()
+    await copier
+    assert b"".join(copied) == DATA
+    assert all(len(batch) == 5000 for batch in copied[:-1])
+    flight.verify()
+    flight.finish()
