@@ -41,6 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="blob size of the chunked push (default --size; with --s3, at most 256MiB)",
     )
     parser.add_argument(
+        "--pull-size",
+        type=parse_size,
+        default=None,
+        help="blob size of the pull-through scenario (default 256MiB)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=4,
+        help="instances of each server in the pull-through scenario (4)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="concurrent clients of the pull-through scenario (8)"
+    )
+    parser.add_argument(
         "--s3",
         action="store_true",
         help="both servers on the S3 driver: one moto server on loopback, a fresh bucket each",
@@ -81,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
+    if args.instances < 1 or args.clients < 1:
+        raise SystemExit("--instances and --clients must be at least 1")
     only = [name for item in args.only or [] for name in item.split(",") if name] or None
     workdir = Path(tempfile.mkdtemp(prefix="modelyard-bench-", dir=args.workdir))
     settings = Settings.make(
@@ -94,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         rss_size=args.rss_size,
         chunked_size=args.chunked_size,
         http_server=args.http_server,
+        pull_size=args.pull_size,
+        instances=args.instances,
+        clients=args.clients,
     )
     _log(
         f"bench: storage {settings.storage}, size {format_size(settings.size)}, "
         f"chunked {format_size(settings.chunked_size)}, rss {format_size(settings.rss_size)}, "
-        f"runs {settings.runs}, "
+        f"pull {format_size(settings.pull_size)} x {settings.clients} clients over "
+        f"{settings.instances} instances, runs {settings.runs}, "
         f"tool {settings.load_tool}, smoke {settings.smoke}, in {workdir}"
     )
     started = time.perf_counter()

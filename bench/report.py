@@ -127,6 +127,14 @@ class Results:
             f"rss {format_size(rss)}"
         )
         lines = [first, second]
+        pull_size = settings.get("pull_size")
+        if isinstance(pull_size, int):
+            lines.append(
+                f"pull-through: {format_size(pull_size)} blob, {settings.get('pull_clients')} "
+                f"clients over {settings.get('pull_instances')} instances of each server; "
+                "modelyard instances share one storage and PostgreSQL, registry:2 instances "
+                "(proxy.remoteurl) each have their own storage"
+            )
         if settings.get("smoke"):
             lines.append("smoke mode: tiny sizes, one run; the numbers mean nothing")
         elif storage == "s3" and (rss < 4 * size or chunked < size):

@@ -13,13 +13,16 @@ from importlib.metadata import PackageNotFoundError, version
 import psutil
 
 from bench import capacity
+from bench.pullthrough import PullThrough
 from bench.report import Results
 from bench.scenarios import SCENARIOS, Scenario
-from bench.servers import S3_CHUNK, SERVERS, S3Service, ServerName, running, running_s3
+from bench.servers import S3_CHUNK, SERVERS, S3Service, ServerName, running_s3
 from bench.settings import Settings
 from bench.units import format_size
 
 Log = Callable[[str], None]
+#: every scenario, in the order they run; pull-through brings its own clusters
+ALL: tuple[type[Scenario], ...] = (*SCENARIOS, PullThrough)
 
 
 def _tool_version(argv: list[str]) -> str:
@@ -82,6 +85,9 @@ def meta(settings: Settings, names: list[str], s3: S3Service | None = None) -> d
             "req_count": settings.requests if settings.duration is None else None,
             "concurrency": settings.concurrency,
             "layer_sizes": list(settings.layer_sizes),
+            "pull_size": settings.pull_size,
+            "pull_instances": settings.instances,
+            "pull_clients": settings.clients,
             "scenarios": names,
         },
     }
@@ -100,7 +106,7 @@ def run_scenario(
     s3: S3Service | None = None,
 ) -> None:
     folder = settings.workdir / "servers" / scenario.name
-    with running(folder, s3, settings.http_server) as servers:
+    with scenario.servers(folder, s3, settings.http_server) as servers:
         for server in servers.values():
             scenario.setup(server)
         try:
@@ -123,12 +129,12 @@ def selected(only: list[str] | None) -> tuple[list[type[Scenario]], bool]:
     """Scenario classes named in `only` (scenario or metric names), and whether to run the
     harness-capacity baseline."""
     if not only:
-        return list(SCENARIOS), True
-    known = {s.name for s in SCENARIOS} | {m.name for s in SCENARIOS for m in s.metrics}
+        return list(ALL), True
+    known = {s.name for s in ALL} | {m.name for s in ALL for m in s.metrics}
     unknown = set(only) - known - {"capacity"}
     if unknown:
         raise ValueError(f"unknown scenario(s) {sorted(unknown)}; known: {sorted(known)}")
-    chosen = [s for s in SCENARIOS if s.name in only or any(m.name in only for m in s.metrics)]
+    chosen = [s for s in ALL if s.name in only or any(m.name in only for m in s.metrics)]
     return chosen, "capacity" in only
 
 

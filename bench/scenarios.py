@@ -11,6 +11,7 @@ import resource
 import shutil
 import subprocess
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,7 +20,7 @@ from bench import ociimage, ops
 from bench.blobfile import BlobFile
 from bench.client import HTTPError
 from bench.loadgen import run_load
-from bench.servers import RssSampler, Server, ServerName
+from bench.servers import RssSampler, S3Service, Server, ServerName, running
 from bench.settings import Settings
 from bench.units import MIB, mib_per_s
 
@@ -85,6 +86,12 @@ class Scenario:
         path = self.settings.workdir / "files" / self.name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def servers(
+        self, folder: Path, s3: S3Service | None, http_server: str | None
+    ) -> AbstractContextManager[dict[ServerName, Server]]:
+        """The servers a run measures: by default one of each, fresh, under `folder`."""
+        return running(folder, s3, http_server)
 
     def setup(self, server: Server) -> None:
         with server.connect() as conn:

@@ -236,6 +236,7 @@ class Server:
     s3: S3Service | None = None
     http_server: str | None = None  # Modelyard's http.server; None: its default
     bucket: str = ""
+    extra_config: str = ""  # further top-level YAML sections (e.g. `proxy:`)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     ps: psutil.Process | None = None
@@ -252,6 +253,7 @@ class Server:
         return Connection(HOST, self.port)
 
     def start(self, timeout: float = 30.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         if self.s3 is not None and not self.bucket:
@@ -259,6 +261,7 @@ class Server:
         config = self.workdir / "config.yml"
         config.write_text(
             _config(self.name, self.root, self.port, self.s3, self.bucket, self.http_server)
+            + self.extra_config
         )
         if self.name == "modelyard":
             argv = [*modelyard_command(), "serve", "--config", str(config)]
@@ -326,6 +329,17 @@ class Server:
                 times = proc.cpu_times()
                 total += times.user + times.system
         return total
+
+    def has_blob(self, hex_digest: str) -> bool:
+        """Whether the blob's data is in the server's storage (looked at behind its back)."""
+        relative = f"docker/registry/v2/blobs/sha256/{hex_digest[:2]}/{hex_digest}/data"
+        if self.s3 is None:
+            return (self.root / relative).is_file()
+        try:
+            self.s3.client().head_object(Bucket=self.bucket, Key=f"{S3_ROOT}/{relative}")
+        except ClientError:
+            return False
+        return True
 
     def remove_blob(self, hex_digest: str) -> None:
         """Delete a blob's data behind the server's back, to keep the disk (or moto's memory)

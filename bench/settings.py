@@ -29,6 +29,9 @@ class Settings:
     layer_sizes: tuple[int, ...] = (3 * MIB, 5 * MIB, 8 * MIB)
     storage: Storage = "filesystem"  # both servers' driver; "s3": one moto, a bucket each
     http_server: str | None = None  # Modelyard's http.server (None: its default, granian)
+    pull_size: int = 256 * MIB  # blob size of the pull-through scenario
+    instances: int = 4  # instances of each server in the pull-through scenario
+    clients: int = 8  # concurrent clients of the pull-through scenario
 
     @classmethod
     def make(
@@ -44,6 +47,9 @@ class Settings:
         rss_size: int | None = None,
         chunked_size: int | None = None,
         http_server: str | None = None,
+        pull_size: int | None = None,
+        instances: int = 4,
+        clients: int = 8,
     ) -> Settings:
         """Defaults (None): `size` 1 GiB; `chunked_size` = `size`; `rss_size` 4x `size`.
 
@@ -67,6 +73,9 @@ class Settings:
                 warmup=0.0,
                 concurrency=64,
                 layer_sizes=(64 * KIB, 96 * KIB, 128 * KIB),
+                pull_size=1 * MIB,
+                instances=2,
+                clients=4,
             )
         size = size or GIB
         if rss_size is None:
@@ -84,4 +93,7 @@ class Settings:
             duration=duration,
             storage=storage,
             http_server=http_server,
+            pull_size=pull_size or 256 * MIB,
+            instances=instances,
+            clients=clients,
         )

@@ -22,6 +22,8 @@ from registry.index.indexer import ModelIndex
 from registry.index.usage import UsageRecorder
 from registry.metrics import Metrics
 from registry.middleware import RequestMiddleware
+from registry.proxy.metrics import ProxyMetrics
+from registry.proxy.service import ProxyService
 from registry.referrers import Referrers
 from registry.routes import ROUTES
 from storage.driver import StorageDriver
@@ -34,6 +36,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     driver = driver or create_driver(config.storage)
     metrics = Metrics()
     store = RegistryStore(driver)
+    proxy_metrics = ProxyMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,6 +54,11 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
         app.state.delivery = worker
         if config.auth.enabled and database is not None:
             app.state.auth = await AuthService.open(config.auth, database.pool)
+        proxy = None
+        if config.proxy.upstreams:
+            proxy = ProxyService(config, store, proxy_metrics, database, app.state.index)
+            await proxy.start()
+        app.state.proxy = proxy
         try:
             yield
         finally:
@@ -60,6 +68,9 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
             app.state.delivery = None
             if worker is not None:
                 await worker.close()
+            app.state.proxy = None
+            if proxy is not None:
+                await proxy.close()
             if usage is not None:
                 await usage.close()
             if database is not None:
@@ -83,6 +94,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.usage = None
     app.state.delivery = None
     app.state.auth = None
+    app.state.proxy = None
     return app
 
 

@@ -196,6 +196,46 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class PrefixConfig:
+    #: local repository names starting with this ...
+    local: str = ""
+    #: ... map to upstream names starting with this (may be empty)
+    remote: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    #: label used in logs, metrics and the cache tables
+    name: str = ""
+    #: upstream registry base URL (http or https)
+    url: str = ""
+    #: basic credentials, used for the token flow or basic auth
+    username: str = ""
+    password: str = ""
+    #: a static bearer token instead of the credentials above
+    token: str = ""
+    #: accept any TLS certificate
+    insecure: bool = False
+    #: CA bundle for the upstream's certificate
+    cafile: str = ""
+    http2: bool = True
+    #: seconds, connect and read
+    timeout: int = 30
+    #: local pushes and deletes under these prefixes (else 405 UNSUPPORTED)
+    allowpush: bool = False
+    prefixes: tuple[PrefixConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    #: seconds before a tag is revalidated upstream
+    manifestttl: int = 300
+    #: single-flight lease lifetime; the holder renews it while fetching
+    leaseseconds: int = 15
+    upstreams: tuple[UpstreamConfig, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -204,6 +244,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
 
     def listen(self) -> tuple[str, int]:
         """Host and port to bind, from `http.addr` when set, else `http.host`/`http.port`."""
@@ -217,6 +258,13 @@ class Config:
 
 
 def _convert(value: Any, kind: Any, key: str) -> Any:
+    if typing.get_origin(kind) is tuple:
+        if value is None:
+            value = []
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list")
+        item = typing.get_args(kind)[0]
+        return tuple(_convert(entry, item, f"{key}[{i}]") for i, entry in enumerate(value))
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         if value is None:
             value = {}
@@ -266,7 +314,7 @@ def _leaves(cls: type[Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[st
         path = (*prefix, item.name)
         if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             found.extend(_leaves(kind, path))
-        elif not isinstance(kind, types.UnionType):
+        elif not isinstance(kind, types.UnionType) and typing.get_origin(kind) is not tuple:
             found.append((path, kind))
     return found
 
@@ -330,6 +378,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     config.listen()
     _check_events(config.events)
     _check_auth(config)
+    _check_proxy(config.proxy)
     return config
 
 
@@ -384,3 +433,34 @@ def _check_auth(config: Config) -> None:
         raise ConfigError("auth.external: issuer needs service and publickey")
     if bool(auth.admin.username) != bool(auth.admin.password):
         raise ConfigError("auth.admin: username and password go together")
+
+
+def _check_proxy(proxy: ProxyConfig) -> None:
+    if proxy.manifestttl < 0:
+        raise ConfigError("proxy.manifestttl: must not be negative")
+    if proxy.leaseseconds <= 0:
+        raise ConfigError("proxy.leaseseconds: must be positive")
+    names: set[str] = set()
+    locals_: set[str] = set()
+    for i, upstream in enumerate(proxy.upstreams):
+        key = f"proxy.upstreams[{i}]"
+        if not upstream.name or upstream.name in names:
+            raise ConfigError(f"{key}.name: required and unique, not {upstream.name!r}")
+        names.add(upstream.name)
+        if not upstream.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}.url: an http:// or https:// URL, not {upstream.url!r}")
+        if upstream.timeout <= 0:
+            raise ConfigError(f"{key}.timeout: must be positive")
+        if not upstream.prefixes:
+            raise ConfigError(f"{key}.prefixes: at least one prefix is required")
+        for j, prefix in enumerate(upstream.prefixes):
+            where = f"{key}.prefixes[{j}]"
+            if not prefix.local.endswith("/") or prefix.local.startswith("/"):
+                raise ConfigError(
+                    f"{where}.local: a name prefix ending in '/', not {prefix.local!r}"
+                )
+            if prefix.remote and (not prefix.remote.endswith("/") or prefix.remote.startswith("/")):
+                raise ConfigError(f"{where}.remote: empty or ending in '/', not {prefix.remote!r}")
+            if prefix.local in locals_:
+                raise ConfigError(f"{where}.local: {prefix.local!r} is served by two upstreams")
+            locals_.add(prefix.local)

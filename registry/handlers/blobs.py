@@ -10,6 +10,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 from registry.errors import UNSUPPORTED, RegistryError
 from registry.handlers import params
 from registry.handlers.ranges import parse_range
+from registry.proxy.blobs import CACHE_HEADER
+from storage.errors import BlobUnknown
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -38,12 +40,27 @@ async def get_blob(request: Request) -> Response:
     name = params.repository(request)
     digest = params.digest(request.path_params["digest"])
     blobs = params.store(request).blobs
-    size = await blobs.size_in(name, digest)
+    proxied = params.proxied(request, name)
+    try:
+        size = await blobs.size_in(name, digest)
+        outcome = proxied[0].blobs.hit(proxied[1], digest) if proxied else None
+    except BlobUnknown:
+        if proxied is None:
+            raise
+        service, route = proxied
+        range_header = request.headers.get("range")
+        answer = await service.blobs.miss(route, digest, request.method, range_header)
+        if answer.response is not None:
+            return answer.response
+        outcome = answer.outcome
+        size = await blobs.size_in(name, digest)
     headers = {
         "Docker-Content-Digest": str(digest),
         "Accept-Ranges": "bytes",
         "ETag": f'"{digest}"',
     }
+    if outcome is not None:
+        headers[CACHE_HEADER] = outcome
     if request.method == "HEAD":
         headers["Content-Length"] = str(size)
         return Response(status_code=200, headers=headers, media_type=OCTET_STREAM)
@@ -65,7 +82,7 @@ async def get_blob(request: Request) -> Response:
 
 
 async def delete_blob(request: Request) -> Response:
-    name = params.repository(request)
+    name = params.writable(request, params.repository(request))
     digest = params.digest(request.path_params["digest"])
     if not request.app.state.config.storage.delete.enabled:
         raise RegistryError(UNSUPPORTED, {"reason": "deletes are disabled"})

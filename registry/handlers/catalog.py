@@ -13,6 +13,9 @@ from storage.repositories import repository_names
 async def catalog(request: Request) -> Response:
     limit, last = params.page(request)
     names = await repository_names(params.store(request).driver)
+    proxy = params.proxy(request)
+    if proxy is not None:
+        names = await proxy.listing.catalog(names)
     visible = await visibility(request)
     if visible is not None:
         names = [name for name in names if visible(name)]

@@ -19,6 +19,7 @@ from registry.handlers.origin import origin, record_pull
 from registry.index.events import Target
 from registry.index.usage import PULL, PUSH
 from registry.manifest import Descriptor, Manifest, ManifestInvalid, parse, sniff_media_type
+from registry.proxy.blobs import CACHE_HEADER
 from storage.errors import BlobUnknown
 from storage.layout import RegistryStore
 
@@ -33,9 +34,16 @@ async def get_manifest(request: Request) -> Response:
     name = params.repository(request)
     store = params.store(request)
     reference = params.reference(request.path_params["reference"])
-    digest = await _resolve(store, name, reference)
-    data = await store.manifests.get(name, digest)
-    headers = {"Docker-Content-Digest": str(digest), "ETag": f'"{digest}"'}
+    proxied = params.proxied(request, name)
+    headers: dict[str, str] = {}
+    if proxied is not None:
+        answer = await proxied[0].manifests.get(proxied[1], reference)
+        digest, data = answer.digest, answer.data
+        headers[CACHE_HEADER] = answer.outcome
+    else:
+        digest = await _resolve(store, name, reference)
+        data = await store.manifests.get(name, digest)
+    headers.update({"Docker-Content-Digest": str(digest), "ETag": f'"{digest}"'})
     media_type = sniff_media_type(data)
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(data))
@@ -82,7 +90,7 @@ async def _check_references(store: RegistryStore, name: str, manifest: Manifest)
 
 
 async def put_manifest(request: Request) -> Response:
-    name = params.repository(request)
+    name = params.writable(request, params.repository(request))
     reference = params.reference(request.path_params["reference"])
     store = params.store(request)
     data = await _read_body(request, request.app.state.config.limits.manifest_max_bytes)
@@ -120,7 +128,7 @@ async def put_manifest(request: Request) -> Response:
 
 
 async def delete_manifest(request: Request) -> Response:
-    name = params.repository(request)
+    name = params.writable(request, params.repository(request))
     reference = params.reference(request.path_params["reference"])
     if not request.app.state.config.storage.delete.enabled:
         raise RegistryError(UNSUPPORTED, {"reason": "deletes are disabled"})

@@ -16,6 +16,8 @@ from registry.errors import (
 )
 from registry.index.indexer import ModelIndex
 from registry.index.usage import UsageRecorder
+from registry.proxy.mapping import Route
+from registry.proxy.service import ProxyService
 from registry.reference import is_valid_name, is_valid_tag
 from storage.layout import RegistryStore
 
@@ -37,6 +39,28 @@ def usage(request: Request) -> UsageRecorder | None:
     """The usage counters, when the database is enabled and open."""
     found: UsageRecorder | None = request.app.state.usage
     return found
+
+
+def proxy(request: Request) -> ProxyService | None:
+    """The pull-through service, when upstreams are configured."""
+    found: ProxyService | None = request.app.state.proxy
+    return found
+
+
+def proxied(request: Request, name: str) -> tuple[ProxyService, Route] | None:
+    """The pull-through service and the upstream route of a proxied repository."""
+    service = proxy(request)
+    route = service.route(name) if service is not None else None
+    return None if service is None or route is None else (service, route)
+
+
+def writable(request: Request, name: str) -> str:
+    """`name`, after checking that pushes and deletes are allowed there (405 under a
+    read-only proxied prefix)."""
+    service = proxy(request)
+    if service is not None:
+        service.check_writable(name)
+    return name
 
 
 def repository(request: Request) -> str:

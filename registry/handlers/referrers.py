@@ -33,6 +33,13 @@ async def list_referrers(request: Request) -> Response:
     name = params.repository(request)
     subject = params.digest(request.path_params["digest"])
     artifact_type = request.query_params.get("artifactType") or None
+    proxied = params.proxied(request, name)
+    if proxied is not None:
+        upstream = await proxied[0].listing.referrers(proxied[1], subject, artifact_type)
+        if upstream is not None:
+            index, filtered = upstream
+            applied = {"OCI-Filters-Applied": "artifactType"} if filtered else {}
+            return JSONResponse(index, headers=applied, media_type=OCI_INDEX)
     found = await _from_index(request, name, subject, artifact_type)
     if found is None:
         referrers: Referrers = request.app.state.referrers

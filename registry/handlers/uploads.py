@@ -84,7 +84,7 @@ async def _try_mount(request: Request, name: str) -> Response | None:
 
 
 async def start_upload(request: Request) -> Response:
-    name = params.repository(request)
+    name = params.writable(request, params.repository(request))
     if "mount" in request.query_params:
         mounted = await _try_mount(request, name)
         if mounted is not None:

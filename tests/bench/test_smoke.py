@@ -33,6 +33,13 @@ METRICS = (
     "skopeo-pull",
     "rss-push",
     "rss-pull",
+    "pull-cold-upstream",
+    "pull-cold-ttfb-min",
+    "pull-cold-ttfb",
+    "pull-cold-ttfb-max",
+    "pull-cold-time",
+    "pull-warm-ttfb",
+    "pull-warm-time",
 )
 CAPACITY = ("client-upload", "client-download", "tool-get", "tool-head")
 
@@ -79,6 +86,11 @@ def _check_every_scenario_on_both_servers(data: dict[str, Any]) -> None:
         assert entry["ratio"] > 0, name
     for name in CAPACITY:
         assert data["capacity"][name]["median"] > 0, name
+    # pull-through: one cluster fetched the cold blob from the upstream once, every client got it
+    pulled = data["scenarios"]["pull-cold-upstream"]["servers"]
+    size_mib = data["meta"]["settings"]["pull_size"] / (1 << 20)
+    assert pulled["modelyard"]["median"] == size_mib
+    assert pulled["registry2"]["median"] >= size_mib
 
 
 @pytest.mark.interop

@@ -16,8 +16,11 @@ from registry.config import (
     HttpConfig,
     LimitsConfig,
     LogConfig,
+    PrefixConfig,
+    ProxyConfig,
     S3Config,
     StorageConfig,
+    UpstreamConfig,
     load,
 )
 
@@ -386,3 +389,77 @@ def test_auth_is_off_by_default_and_set_from_the_environment() -> None:
 def test_bad_auth_settings(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(environ={"MODELYARD_AUTH_ENABLED": "true", **environ})
+
+
+PROXY = """\
+proxy:
+  manifestttl: 60
+  upstreams:
+    - name: central
+      url: https://harbor.local
+      username: robot
+      password: secret
+      http2: false
+      prefixes:
+        - local: library/
+          remote: library/
+        - local: cache/
+          remote: ""
+"""
+
+
+def test_proxy_upstreams_are_a_list_of_typed_sections(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(PROXY)
+    proxy = load(path, environ={"MODELYARD_PROXY_LEASESECONDS": "5"}).proxy
+    assert proxy == ProxyConfig(
+        manifestttl=60,
+        leaseseconds=5,
+        upstreams=(
+            UpstreamConfig(
+                name="central",
+                url="https://harbor.local",
+                username="robot",
+                password="secret",
+                http2=False,
+                prefixes=(PrefixConfig("library/", "library/"), PrefixConfig("cache/", "")),
+            ),
+        ),
+    )
+    assert load(environ={}).proxy == ProxyConfig()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("url: https://harbor.local", "url"),
+        ("name: central", "name"),
+        ("local: library/", "local"),
+        ('remote: ""', "remote"),
+    ],
+)
+def test_invalid_proxy_upstreams_are_refused(tmp_path: Path, change: str, message: str) -> None:
+    broken = {
+        "url: https://harbor.local": "url: ftp://harbor.local",
+        "name: central": 'name: ""',
+        "local: library/": "local: library",
+        'remote: ""': "remote: /x",
+    }[change]
+    path = tmp_path / "config.yml"
+    path.write_text(PROXY.replace(change, broken, 1))
+    with pytest.raises(ConfigError, match=message):
+        load(path, environ={})
+
+
+def test_a_local_prefix_served_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(PROXY.replace("local: cache/", "local: library/"))
+    with pytest.raises(ConfigError, match="two upstreams"):
+        load(path, environ={})
+
+
+def test_upstreams_must_be_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text("proxy:\n  upstreams: {name: central}\n")
+    with pytest.raises(ConfigError, match=r"proxy\.upstreams: expected a list"):
+        load(path, environ={})

@@ -1,0 +1,1 @@
+"""Pull-through cache: repositories under configured prefixes mirror an upstream registry."""
