@@ -7,31 +7,12 @@ authentication is off.
 
 from __future__ import annotations
 
-from typing import Any
-
-JsonSchema = dict[str, Any]
+from registry.api.schema import DATE_TIME, JsonSchema, closed_object, error, json_body, ref
 
 ROLES = ["reader", "developer", "maintainer", "admin"]
 KINDS = ["user", "group", "robot"]
-DATE_TIME: JsonSchema = {"type": "string", "format": "date-time"}
 NAMES: JsonSchema = {"type": "array", "items": {"type": "string"}}
 SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"bearer": []}]
-
-
-def _ref(name: str) -> JsonSchema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _object(properties: dict[str, JsonSchema], description: str = "") -> JsonSchema:
-    schema: JsonSchema = {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-    if description:
-        schema["description"] = description
-    return schema
 
 
 def _input(properties: dict[str, JsonSchema], required: list[str]) -> JsonSchema:
@@ -39,15 +20,7 @@ def _input(properties: dict[str, JsonSchema], required: list[str]) -> JsonSchema
 
 
 def _items(name: str) -> JsonSchema:
-    return _object({"items": {"type": "array", "items": _ref(name)}})
-
-
-def _json(schema: JsonSchema, description: str) -> JsonSchema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> JsonSchema:
-    return _json(_ref("Error"), description)
+    return closed_object({"items": {"type": "array", "items": ref(name)}})
 
 
 def _path_parameter(name: str, description: str, schema: JsonSchema | None = None) -> JsonSchema:
@@ -61,13 +34,13 @@ def _path_parameter(name: str, description: str, schema: JsonSchema | None = Non
 
 
 ERRORS: dict[str, JsonSchema] = {
-    "400": _error("Invalid body or parameter (ACCOUNT_INVALID)."),
-    "401": _error("Not logged in, or wrong credentials (UNAUTHORIZED)."),
-    "403": _error("The caller lacks the role (DENIED)."),
-    "404": _error("No such entry (ACCOUNT_UNKNOWN), or auth is off (AUTH_DISABLED)."),
-    "429": _error("Too many failed logins (TOOMANYREQUESTS); see Retry-After."),
+    "400": error("Invalid body or parameter (ACCOUNT_INVALID)."),
+    "401": error("Not logged in, or wrong credentials (UNAUTHORIZED)."),
+    "403": error("The caller lacks the role (DENIED)."),
+    "404": error("No such entry (ACCOUNT_UNKNOWN), or auth is off (AUTH_DISABLED)."),
+    "429": error("Too many failed logins (TOOMANYREQUESTS); see Retry-After."),
 }
-CONFLICT = {"409": _error("The entry exists already (ACCOUNT_EXISTS).")}
+CONFLICT = {"409": error("The entry exists already (ACCOUNT_EXISTS).")}
 NO_CONTENT = {"204": {"description": "Done."}}
 
 
@@ -106,7 +79,7 @@ KIND = _path_parameter("kind", "Member kind.", {"type": "string", "enum": KINDS}
 PRINCIPAL = _path_parameter("principal", "User, group or robot name.")
 
 SCHEMAS: dict[str, JsonSchema] = {
-    "User": _object(
+    "User": closed_object(
         {
             "username": {"type": "string"},
             "admin": {"type": "boolean", "description": "System administrator."},
@@ -114,14 +87,14 @@ SCHEMAS: dict[str, JsonSchema] = {
             "created_at": DATE_TIME,
         }
     ),
-    "NewUser": _object(
+    "NewUser": closed_object(
         {"username": {"type": "string"}, "admin": {"type": "boolean"}, "groups": NAMES}
     ),
     "UserList": _items("User"),
-    "Group": _object({"name": {"type": "string"}, "members": NAMES, "created_at": DATE_TIME}),
-    "NewGroup": _object({"name": {"type": "string"}, "members": NAMES}),
+    "Group": closed_object({"name": {"type": "string"}, "members": NAMES, "created_at": DATE_TIME}),
+    "NewGroup": closed_object({"name": {"type": "string"}, "members": NAMES}),
     "GroupList": _items("Group"),
-    "Robot": _object(
+    "Robot": closed_object(
         {
             "name": {"type": "string"},
             "login": {"type": "string", "description": "User name to log in with: `robot$<name>`."},
@@ -131,7 +104,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         }
     ),
     "RobotList": _items("Robot"),
-    "RobotSecret": _object(
+    "RobotSecret": closed_object(
         {
             "name": {"type": "string"},
             "login": {"type": "string"},
@@ -141,7 +114,7 @@ SCHEMAS: dict[str, JsonSchema] = {
             },
         }
     ),
-    "Namespace": _object(
+    "Namespace": closed_object(
         {
             "name": {"type": "string"},
             "public": {"type": "boolean", "description": "Anyone may pull, without logging in."},
@@ -149,7 +122,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         }
     ),
     "NamespaceList": _items("Namespace"),
-    "Member": _object(
+    "Member": closed_object(
         {
             "kind": {"type": "string", "enum": KINDS},
             "principal": {"type": "string"},
@@ -164,12 +137,12 @@ ROLE_BODY = _input({"role": {"type": "string", "enum": ROLES}}, ["role"])
 PATHS: dict[str, JsonSchema] = {
     "/api/v1/users": {
         "get": _operation(
-            "listUsers", "List users (system admins)", {"200": _json(_ref("UserList"), "Users.")}
+            "listUsers", "List users (system admins)", {"200": json_body(ref("UserList"), "Users.")}
         ),
         "post": _operation(
             "createUser",
             "Create a user (system admins)",
-            {"201": _json(_ref("NewUser"), "Created."), **CONFLICT},
+            {"201": json_body(ref("NewUser"), "Created."), **CONFLICT},
             body=_input(
                 {
                     "username": {"type": "string"},
@@ -189,12 +162,12 @@ PATHS: dict[str, JsonSchema] = {
         "get": _operation(
             "listGroups",
             "List groups (system admins)",
-            {"200": _json(_ref("GroupList"), "Groups.")},
+            {"200": json_body(ref("GroupList"), "Groups.")},
         ),
         "post": _operation(
             "createGroup",
             "Create a group (system admins)",
-            {"201": _json(_ref("NewGroup"), "Created."), **CONFLICT},
+            {"201": json_body(ref("NewGroup"), "Created."), **CONFLICT},
             body=_input({"name": {"type": "string"}}, ["name"]),
         ),
     },
@@ -216,13 +189,13 @@ PATHS: dict[str, JsonSchema] = {
         "get": _operation(
             "listRobots",
             "List robot accounts (system admins)",
-            {"200": _json(_ref("RobotList"), "Robots.")},
+            {"200": json_body(ref("RobotList"), "Robots.")},
         ),
         "post": _operation(
             "createRobot",
             "Create a robot account",
             {
-                "201": _json(_ref("RobotSecret"), "Created; the secret is shown only here."),
+                "201": json_body(ref("RobotSecret"), "Created; the secret is shown only here."),
                 **CONFLICT,
             },
             description="System admins may create any robot; a namespace admin may create one "
@@ -247,12 +220,12 @@ PATHS: dict[str, JsonSchema] = {
         "get": _operation(
             "listNamespaces",
             "Namespaces the caller administers (all, for system admins)",
-            {"200": _json(_ref("NamespaceList"), "Namespaces.")},
+            {"200": json_body(ref("NamespaceList"), "Namespaces.")},
         ),
         "post": _operation(
             "createNamespace",
             "Create a namespace (system admins)",
-            {"201": _json(_ref("Namespace"), "Created."), **CONFLICT},
+            {"201": json_body(ref("Namespace"), "Created."), **CONFLICT},
             body=_input(
                 {"name": {"type": "string"}, "public": {"type": "boolean", "default": False}},
                 ["name"],
@@ -263,13 +236,13 @@ PATHS: dict[str, JsonSchema] = {
         "get": _operation(
             "getNamespace",
             "One namespace (its admins)",
-            {"200": _json(_ref("Namespace"), "The namespace.")},
+            {"200": json_body(ref("Namespace"), "The namespace.")},
             parameters=[NAMESPACE],
         ),
         "patch": _operation(
             "updateNamespace",
             "Make a namespace public or private (its admins)",
-            {"200": _json(_ref("Namespace"), "The namespace.")},
+            {"200": json_body(ref("Namespace"), "The namespace.")},
             parameters=[NAMESPACE],
             body=_input({"public": {"type": "boolean"}}, ["public"]),
         ),
@@ -284,7 +257,7 @@ PATHS: dict[str, JsonSchema] = {
         "get": _operation(
             "listMembers",
             "Members of a namespace (its admins)",
-            {"200": _json(_ref("MemberList"), "Members.")},
+            {"200": json_body(ref("MemberList"), "Members.")},
             parameters=[NAMESPACE],
         )
     },
@@ -292,7 +265,7 @@ PATHS: dict[str, JsonSchema] = {
         "put": _operation(
             "setMember",
             "Give a user, group or robot a role in the namespace (its admins)",
-            {"200": _json(_ref("Member"), "The membership.")},
+            {"200": json_body(ref("Member"), "The membership.")},
             parameters=[NAMESPACE, KIND, PRINCIPAL],
             body=ROLE_BODY,
         ),
