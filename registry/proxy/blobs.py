@@ -120,7 +120,8 @@ class ProxyBlobs:
             flight, outcome = await self._join_local(route, digest)
             if outcome == HIT:
                 outcome = COALESCED
-        self.metrics.count(outcome, route.upstream.name, BLOB)
+        if outcome == MISS or not client.peer:  # a peer's join is counted by the peer
+            self.metrics.count(outcome, route.upstream.name, BLOB)
         if flight is None:
             self.state.accessed(route.local, str(digest))
             return BlobAnswer(outcome)
