@@ -10,6 +10,7 @@ import pytest
 from registry.config import Config, HttpConfig, ProxyConfig
 from registry.digest import Digest
 from registry.proxy.peers import ClientRequest, Peers, advertised_url
+from tests.registry.proxy.conftest import Upstream
 
 DIGEST = Digest.parse("sha256:" + "a" * 64)
 
@@ -50,5 +51,31 @@ async def test_an_unreachable_peer_gives_no_stream() -> None:
     try:
         base = f"http://127.0.0.1:{_free_port()}"
         assert await peers.open(base, "library/a", DIGEST, ClientRequest(), None) is None
+    finally:
+        await peers.close()
+
+
+@pytest.mark.anyio
+async def test_a_peer_answer_gives_its_span_and_an_error_gives_no_stream(
+    upstream: Upstream,
+) -> None:
+    data = bytes(range(256)) * 64
+    digest = Digest.parse(upstream.push_blob("library/a", data))
+    peers = Peers(None)
+    try:
+        whole = await peers.open(upstream.registry.url, "library/a", digest, ClientRequest(), None)
+        assert whole is not None
+        assert (whole.start, whole.end, whole.size) == (0, len(data) - 1, len(data))
+        assert await whole.response.aread() == data
+        await whole.response.aclose()
+        part = await peers.open(
+            upstream.registry.url, "library/a", digest, ClientRequest(), "bytes=10-19"
+        )
+        assert part is not None
+        assert (part.start, part.end, part.size) == (10, 19, len(data))
+        assert await part.response.aread() == data[10:20]
+        await part.response.aclose()
+        assert await peers.open(upstream.url, "library/b", digest, ClientRequest(), None) is None
+        assert upstream.counting.count("GET", f"/v2/library/b/blobs/{digest}") == 1
     finally:
         await peers.close()
