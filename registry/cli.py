@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -34,10 +35,17 @@ def _serve(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     host, port = config.listen()
+    host, port = args.host or host, args.port or port
+    if args.host or args.port:
+        # the application reads its listen address (e.g. for proxy.advertise) from the config
+        os.environ["MODELYARD_HTTP_ADDR"] = f"{host}:{port}"
+        config = dataclasses.replace(
+            config, http=dataclasses.replace(config.http, addr=f"{host}:{port}")
+        )
     logging.basicConfig(
         level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    serve(config, config_path, args.host or host, args.port or port)
+    serve(config, config_path, host, port)
     return 0
 
 

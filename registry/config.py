@@ -232,6 +232,10 @@ class ProxyConfig:
     manifestttl: int = 300
     #: single-flight lease lifetime; the holder renews it while fetching
     leaseseconds: int = 15
+    #: base URL at which the other instances reach this one (e.g. http://10.0.0.5:5000), so
+    #: that their clients stream a blob this one is fetching; empty: derived from the listen
+    #: address when it is a concrete IP, else off
+    advertise: str = ""
     upstreams: tuple[UpstreamConfig, ...] = ()
 
 
@@ -440,6 +444,8 @@ def _check_proxy(proxy: ProxyConfig) -> None:
         raise ConfigError("proxy.manifestttl: must not be negative")
     if proxy.leaseseconds <= 0:
         raise ConfigError("proxy.leaseseconds: must be positive")
+    if proxy.advertise and not proxy.advertise.startswith(("http://", "https://")):
+        raise ConfigError(f"proxy.advertise: an http(s) URL, not {proxy.advertise!r}")
     names: set[str] = set()
     locals_: set[str] = set()
     for i, upstream in enumerate(proxy.upstreams):

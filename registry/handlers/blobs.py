@@ -11,6 +11,7 @@ from registry.errors import UNSUPPORTED, RegistryError
 from registry.handlers import params
 from registry.handlers.ranges import parse_range
 from registry.proxy.blobs import CACHE_HEADER
+from registry.proxy.peers import PEER_HEADER, ClientRequest
 from storage.errors import BlobUnknown
 
 OCTET_STREAM = "application/octet-stream"
@@ -49,7 +50,11 @@ async def get_blob(request: Request) -> Response:
             raise
         service, route = proxied
         range_header = request.headers.get("range")
-        answer = await service.blobs.miss(route, digest, request.method, range_header)
+        client = ClientRequest(
+            peer=PEER_HEADER in request.headers,
+            authorization=request.headers.get("authorization"),
+        )
+        answer = await service.blobs.miss(route, digest, request.method, range_header, client)
         if answer.response is not None:
             return answer.response
         outcome = answer.outcome

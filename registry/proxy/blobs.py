@@ -5,7 +5,10 @@ own, so a client that goes away does not stop it for the others. It tees the ups
 into a storage upload and into the flight's spool (flight.py), hashing as it goes; the upload
 becomes the blob, linked into the repository, only when the digest matches. Clients of this
 instance stream from the spool while it grows, Range requests included; waiters on other
-instances are woken when the lease is released and serve the committed blob from storage.
+instances stream from the holder's flight (peers.py) while it grows, or, when the holder
+cannot be reached, are woken when the lease is released and serve the committed blob from
+storage. A peer stream that breaks because its holder went away resumes, at the byte already
+sent, from the flight that takes over or from storage.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -27,7 +31,8 @@ from registry.proxy.errors import UPSTREAM_INVALID, UPSTREAM_UNAVAILABLE
 from registry.proxy.flight import BlobFlight
 from registry.proxy.mapping import Route
 from registry.proxy.metrics import BLOB, COALESCED, HIT, MISS, ProxyMetrics
-from registry.proxy.singleflight import Lease, Leases
+from registry.proxy.peers import ClientRequest, Peers, PeerStream
+from registry.proxy.singleflight import Holder, Lease, Leases
 from registry.proxy.state import CacheState
 from registry.proxy.upstream import UpstreamClient, UpstreamNotFound, UpstreamUnavailable
 from storage import paths
@@ -75,8 +80,10 @@ class ProxyBlobs:
         leases: Leases,
         state: CacheState,
         metrics: ProxyMetrics,
+        peers: Peers,
     ) -> None:
         self.store = store
+        self.peers = peers
         self.clients = clients
         self.leases = leases
         self.state = state
@@ -92,13 +99,29 @@ class ProxyBlobs:
         return HIT
 
     async def miss(
-        self, route: Route, digest: Digest, method: str, range_header: str | None
+        self,
+        route: Route,
+        digest: Digest,
+        method: str,
+        range_header: str | None,
+        client: ClientRequest | None = None,
     ) -> BlobAnswer:
         """Answer a GET or HEAD of a blob the proxied repository does not hold yet."""
         if method == "HEAD":
             return await self._head(route, digest)
-        flight, outcome = await self._join(route, digest)
-        self.metrics.count(outcome, route.upstream.name, BLOB)
+        client = client or ClientRequest()
+        forward = self.peers.url is not None and not client.peer
+        flight, outcome = await self._join(route, digest, forward)
+        if isinstance(flight, Holder):
+            answer = await self._from_peer(route, digest, flight, client, range_header)
+            if answer is not None:
+                self.metrics.count(COALESCED, route.upstream.name, BLOB)
+                return answer
+            flight, outcome = await self._join_local(route, digest)
+            if outcome == HIT:
+                outcome = COALESCED
+        if outcome == MISS or not client.peer:  # a peer's join is counted by the peer
+            self.metrics.count(outcome, route.upstream.name, BLOB)
         if flight is None:
             self.state.accessed(route.local, str(digest))
             return BlobAnswer(outcome)
@@ -106,15 +129,18 @@ class ProxyBlobs:
 
     async def prefetch(self, route: Route, digest: Digest) -> None:
         """Bring a blob into the cache without a client (e.g. a config, for the index)."""
-        flight, outcome = await self._join(route, digest)
+        flight, outcome = await self._join_local(route, digest)
         if outcome == MISS:
             self.metrics.count(MISS, route.upstream.name, BLOB)
         if flight is not None:
             await flight.done.wait()
 
-    async def _join(self, route: Route, digest: Digest) -> tuple[BlobFlight | None, str]:
+    async def _join(
+        self, route: Route, digest: Digest, forward: bool
+    ) -> tuple[BlobFlight | Holder | None, str]:
         """The flight to stream from (joined or started here), or None once storage has the
-        blob; and the outcome: miss, coalesced or hit."""
+        blob; and the outcome: miss, coalesced or hit. With `forward`, a lease held by a
+        reachable peer ends the wait: its Holder comes back instead of a flight."""
         key = str(digest)
         waited = False
         while True:
@@ -130,8 +156,22 @@ class ProxyBlobs:
             waited = True
             if lease is not None:
                 await lease.release()  # published since the look above: read it from storage
-            else:
-                await self.leases.wait(key)
+                continue
+            if forward:
+                holder = await self.leases.holder_of(key)
+                if holder is not None and self._reachable(holder):
+                    return holder, COALESCED
+            await self.leases.wait(key)
+
+    async def _join_local(self, route: Route, digest: Digest) -> tuple[BlobFlight | None, str]:
+        """`_join` without streaming from a peer."""
+        flight, outcome = await self._join(route, digest, False)
+        assert not isinstance(flight, Holder), "a holder comes back only with forward"
+        return flight, outcome
+
+    def _reachable(self, holder: Holder) -> bool:
+        """A live holder that is another instance with an address."""
+        return bool(holder.url) and holder.url != self.peers.url and not holder.expired
 
     async def _exists(self, digest: Digest) -> bool:
         try:
@@ -205,6 +245,96 @@ class ProxyBlobs:
         return BlobAnswer(
             outcome, StreamingResponse(body, 206, headers=headers, media_type=OCTET_STREAM)
         )
+
+    async def _from_peer(
+        self,
+        route: Route,
+        digest: Digest,
+        holder: Holder,
+        client: ClientRequest,
+        range_header: str | None,
+    ) -> BlobAnswer | None:
+        """The holder's answer relayed to the client; None when the holder cannot give it."""
+        assert holder.url is not None
+        stream = await self.peers.open(holder.url, route.local, digest, client, range_header)
+        if stream is None:
+            return None
+        headers = {
+            "Docker-Content-Digest": str(digest),
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{digest}"',
+            CACHE_HEADER: COALESCED,
+        }
+        status = stream.response.status_code
+        if status == 206 and stream.end is not None:
+            total = "*" if stream.size is None else str(stream.size)
+            headers["Content-Range"] = f"bytes {stream.start}-{stream.end}/{total}"
+        if stream.end is not None:
+            headers["Content-Length"] = str(stream.end - stream.start + 1)
+        body = self._relay(route, digest, stream, holder.holder)
+        return BlobAnswer(
+            COALESCED, StreamingResponse(body, status, headers=headers, media_type=OCTET_STREAM)
+        )
+
+    async def _relay(
+        self, route: Route, digest: Digest, stream: PeerStream, holder: str
+    ) -> AsyncIterator[bytes]:
+        """The peer's body; when the holder goes away mid-body, the rest from the flight that
+        takes over or from storage. A holder that ended its fetch without publishing the blob
+        (e.g. a digest mismatch) cut the stream on purpose: the client is cut too."""
+        position = stream.start
+        try:
+            async for chunk in stream.response.aiter_raw():
+                position += len(chunk)
+                yield chunk
+        except httpx.HTTPError as exc:
+            log.warning("blob %s: stream from peer broke at %d: %s", digest, position, exc)
+        else:
+            if stream.end is None or position > stream.end:
+                return
+            raise RegistryError(UNKNOWN, {"digest": str(digest), "reason": "short peer answer"})
+        finally:
+            await stream.response.aclose()
+        if not await self._holder_gone(digest, holder):
+            raise RegistryError(UNKNOWN, {"digest": str(digest), "reason": "the fetch failed"})
+        async for chunk in self._resume(route, digest, position, stream.end):
+            yield chunk
+
+    async def _holder_gone(self, digest: Digest, holder: str) -> bool:
+        """After a broken peer stream: wait until the holder's lease ends; True when the blob
+        is published or the holder went away (lease expired or taken over), False when it
+        released the lease without publishing the blob."""
+        key = str(digest)
+        while True:
+            if await self._exists(digest):
+                return True
+            current = await self.leases.holder_of(key)
+            if current is None:
+                return await self._exists(digest)
+            if current.holder != holder or current.expired:
+                return True
+            await self.leases.wait(key)
+
+    async def _resume(
+        self, route: Route, digest: Digest, start: int, end: int | None
+    ) -> AsyncIterator[bytes]:
+        """Bytes `start`..`end` (inclusive; None: to the end) from the single-flight."""
+        flight, _ = await self._join_local(route, digest)
+        if isinstance(flight, BlobFlight):
+            await flight.started.wait()
+            if flight.error is not None:
+                raise flight.error
+            async for chunk in flight.read(start, end):
+                yield chunk
+            return
+        remaining = None if end is None else end - start + 1
+        async for chunk in self.store.blobs.reader(digest, start):
+            if remaining is not None and len(chunk) >= remaining:
+                yield chunk[:remaining]
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
 
     async def _head(self, route: Route, digest: Digest) -> BlobAnswer:
         """A HEAD miss asks the upstream (a HEAD too) and caches nothing."""

@@ -20,6 +20,7 @@ from registry.proxy.listing import ProxyListing
 from registry.proxy.manifests import ProxyManifests
 from registry.proxy.mapping import ProxyMap, Route
 from registry.proxy.metrics import ProxyMetrics
+from registry.proxy.peers import Peers, advertised_url
 from registry.proxy.singleflight import ClusterLeases, Leases, LocalLeases
 from registry.proxy.state import CacheState
 from registry.proxy.upstream import UpstreamClient
@@ -40,10 +41,13 @@ class ProxyService:
             upstream.name: UpstreamClient(upstream) for upstream in config.proxy.upstreams
         }
         self.index = index
-        self._cluster = ClusterLeases(database, config.proxy.leaseseconds) if database else None
+        self.peers = Peers(advertised_url(config) if database else None)
+        self._cluster = (
+            ClusterLeases(database, config.proxy.leaseseconds, self.peers.url) if database else None
+        )
         leases: Leases = self._cluster or LocalLeases()
         self.state = CacheState(database, config.proxy.manifestttl)
-        self.blobs = ProxyBlobs(store, self.clients, leases, self.state, metrics)
+        self.blobs = ProxyBlobs(store, self.clients, leases, self.state, metrics, self.peers)
         self.manifests = ProxyManifests(
             store,
             self.clients,
@@ -113,6 +117,7 @@ class ProxyService:
                 await task
         await self.manifests.close()
         await self.blobs.close()
+        await self.peers.close()
         await self.leases.close()
         await self.state.close()
         for client in self.clients.values():

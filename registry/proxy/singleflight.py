@@ -19,6 +19,7 @@ import os
 import socket
 import uuid
 import weakref
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from registry.index.db import Database
@@ -30,10 +31,11 @@ CHANNEL = "modelyard_proxy"
 POLL_SECONDS = 1.0
 
 TAKE = """
-INSERT INTO proxy_leases AS l (digest, holder, expires_at)
-VALUES ($1::text, $2::text, now() + make_interval(secs => $3::float8))
+INSERT INTO proxy_leases AS l (digest, holder, expires_at, holder_url)
+VALUES ($1::text, $2::text, now() + make_interval(secs => $3::float8), $4::text)
 ON CONFLICT (digest) DO UPDATE SET
-    holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, taken_at = now()
+    holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, taken_at = now(),
+    holder_url = EXCLUDED.holder_url
 WHERE l.expires_at < now()
 RETURNING holder
 """
@@ -42,10 +44,23 @@ UPDATE proxy_leases SET expires_at = now() + make_interval(secs => $3::float8)
 WHERE digest = $1::text AND holder = $2::text
 RETURNING holder
 """
+HOLDER = """
+SELECT holder, holder_url, expires_at < now() AS expired FROM proxy_leases WHERE digest = $1::text
+"""
 RELEASE = """
 WITH gone AS (DELETE FROM proxy_leases WHERE digest = $1::text AND holder = $2::text)
 SELECT pg_notify($3::text, $1::text)
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a lease: its id, the URL the other instances reach it at, and whether the
+    lease has expired (the holder stopped renewing it)."""
+
+    holder: str
+    url: str | None
+    expired: bool
 
 
 class Lease(Protocol):
@@ -55,6 +70,10 @@ class Lease(Protocol):
 class Leases(Protocol):
     async def take(self, key: str) -> Lease | None:
         """The lease of `key` if nobody holds it, else None."""
+        ...
+
+    async def holder_of(self, key: str) -> Holder | None:
+        """Who holds the lease of `key` (None: nobody, or not known)."""
         ...
 
     async def wait(self, key: str) -> None:
@@ -108,6 +127,9 @@ class LocalLeases:
         self.held.add(key)
         return _LocalLease(self, key)
 
+    async def holder_of(self, key: str) -> Holder | None:
+        return None
+
     async def wait(self, key: str) -> None:
         await self.waiters.wait(key, POLL_SECONDS)
 
@@ -154,9 +176,11 @@ class _ClusterLease:
 class ClusterLeases:
     """Leases in PostgreSQL, shared by every instance on the database."""
 
-    def __init__(self, database: Database, seconds: int) -> None:
+    def __init__(self, database: Database, seconds: int, url: str | None = None) -> None:
         self.database = database
         self.seconds = seconds
+        #: recorded in the leases taken here: where the other instances stream from
+        self.url = url
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.waiters = _Waiters()
         self._local = LocalLeases()
@@ -179,13 +203,25 @@ class ClusterLeases:
         """The cluster lease; a lease of this process only while the database is
         unreachable (a pull never fails for want of the database)."""
         try:
-            holder = await self.database.pool.fetchval(TAKE, key, self.holder, float(self.seconds))
+            holder = await self.database.pool.fetchval(
+                TAKE, key, self.holder, float(self.seconds), self.url
+            )
         except Exception as exc:
             log.warning("lease of %s taken in process only: %s: %s", key, type(exc).__name__, exc)
             return await self._local.take(key)
         if holder is None:
             return None
         return _ClusterLease(self, key)
+
+    async def holder_of(self, key: str) -> Holder | None:
+        try:
+            row = await self.database.pool.fetchrow(HOLDER, key)
+        except Exception as exc:
+            log.warning("lease holder of %s unknown: %s: %s", key, type(exc).__name__, exc)
+            return None
+        if row is None:
+            return None
+        return Holder(row["holder"], row["holder_url"], row["expired"])
 
     async def wait(self, key: str) -> None:
         if key in self._local.held:

@@ -143,13 +143,17 @@ def test_another_instance_completes_the_pull_when_the_lease_holder_is_killed(
     second.first_byte.wait(timeout=3)
     assert counting.blob_gets(REPO, blob.digest) == 1, "the second instance fetched on its own"
     assert counting.bytes_sent(path) < blob.size, "the fetch ended before the kill"
+    wait_for(lambda: second.size > 0, "the waiter to stream from the holder's fetch")
+    assert not second.error
 
     kill_tree(holder)
     counting.throttle(None)
     first_thread.join(timeout=PATIENCE)
     second_thread.join(timeout=PATIENCE)
     assert not first.ok(blob), "the killed instance cannot have served the whole blob"
-    assert second.ok(blob), f"the waiting client must get the blob after the takeover ({second})"
+    assert second.ok(blob), (
+        f"the client streaming from the killed holder goes on after the takeover ({second})"
+    )
     after = download(blob_url(late, REPO, blob.digest))
     assert after.ok(blob), after
     assert counting.blob_gets(REPO, blob.digest) == 2, (

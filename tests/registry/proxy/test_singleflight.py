@@ -104,3 +104,19 @@ async def test_an_unreachable_database_falls_back_to_leases_of_the_process(
     assert await leases.take(KEY) is None
     await lease.release()
     assert await leases.take(KEY) is not None
+
+
+async def test_the_holder_of_a_lease_is_known_with_its_url(database: Database) -> None:
+    holder = ClusterLeases(database, 15, "http://10.0.0.5:5000")
+    other = ClusterLeases(database, 15)
+    assert await other.holder_of(KEY) is None
+    lease = await holder.take(KEY)
+    assert lease is not None
+    known = await other.holder_of(KEY)
+    assert known is not None
+    assert known.holder == holder.holder
+    assert known.url == "http://10.0.0.5:5000"
+    assert not known.expired
+    await lease.release()
+    assert await other.holder_of(KEY) is None
+    assert await LocalLeases().holder_of(KEY) is None
