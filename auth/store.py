@@ -47,6 +47,15 @@ async def _delete(pool: Pool, sql: str, *args: Any) -> None:
         raise NotFound()
 
 
+async def _delete_principal(pool: Pool, kind: str, sql: str, name: str) -> None:
+    """Delete a user, robot or group (`sql`) and its namespace memberships, together."""
+    async with pool.acquire() as connection, connection.transaction():
+        await _delete(connection, sql, name)
+        await connection.execute(
+            "DELETE FROM auth_members WHERE kind = $1::text AND principal = $2::text", kind, name
+        )
+
+
 # --------------------------------------------------------------------------- accounts
 
 
@@ -94,11 +103,9 @@ async def list_users(pool: Pool) -> list[dict[str, Any]]:
 
 
 async def delete_user(pool: Pool, username: str) -> None:
-    async with pool.acquire() as connection, connection.transaction():
-        await _delete(connection, "DELETE FROM auth_users WHERE username = $1::text", username)
-        await connection.execute(
-            "DELETE FROM auth_members WHERE kind = 'user' AND principal = $1::text", username
-        )
+    await _delete_principal(
+        pool, "user", "DELETE FROM auth_users WHERE username = $1::text", username
+    )
 
 
 async def create_robot(pool: Pool, name: str, secret_hash: str, description: str, by: str) -> None:
@@ -121,11 +128,7 @@ async def list_robots(pool: Pool) -> list[dict[str, Any]]:
 
 
 async def delete_robot(pool: Pool, name: str) -> None:
-    async with pool.acquire() as connection, connection.transaction():
-        await _delete(connection, "DELETE FROM auth_robots WHERE name = $1::text", name)
-        await connection.execute(
-            "DELETE FROM auth_members WHERE kind = 'robot' AND principal = $1::text", name
-        )
+    await _delete_principal(pool, "robot", "DELETE FROM auth_robots WHERE name = $1::text", name)
 
 
 # --------------------------------------------------------------------------- groups
@@ -145,11 +148,7 @@ async def list_groups(pool: Pool) -> list[dict[str, Any]]:
 
 
 async def delete_group(pool: Pool, name: str) -> None:
-    async with pool.acquire() as connection, connection.transaction():
-        await _delete(connection, "DELETE FROM auth_groups WHERE name = $1::text", name)
-        await connection.execute(
-            "DELETE FROM auth_members WHERE kind = 'group' AND principal = $1::text", name
-        )
+    await _delete_principal(pool, "group", "DELETE FROM auth_groups WHERE name = $1::text", name)
 
 
 async def add_group_member(pool: Pool, group: str, username: str) -> None:
