@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,16 @@ class _Context:
     def namespace_admin(self, namespace: str) -> None:
         if not self.permissions.is_admin_of(namespace):
             raise RegistryError(DENIED, {"reason": f"not an admin of namespace {namespace!r}"})
+
+    async def changed(self, what: str, change: Awaitable[None]) -> Response:
+        """Await a change of an entry that may not exist (404 naming `what`), then drop the
+        cached roles it may affect and answer 204."""
+        try:
+            await change
+        except store.NotFound:
+            raise _unknown(what) from None
+        self.service.forget()
+        return Response(status_code=204)
 
 
 async def _context(request: Request) -> _Context:
@@ -166,12 +177,9 @@ async def create_user(request: Request) -> Response:
 async def delete_user(request: Request) -> Response:
     context = await _context(request)
     context.system_admin()
-    try:
-        await store.delete_user(context.service.pool, _path(request, "username"))
-    except store.NotFound:
-        raise _unknown("user") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "user", store.delete_user(context.service.pool, _path(request, "username"))
+    )
 
 
 # --------------------------------------------------------------------------- groups
@@ -197,36 +205,27 @@ async def create_group(request: Request) -> Response:
 async def delete_group(request: Request) -> Response:
     context = await _context(request)
     context.system_admin()
-    try:
-        await store.delete_group(context.service.pool, _path(request, "group"))
-    except store.NotFound:
-        raise _unknown("group") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "group", store.delete_group(context.service.pool, _path(request, "group"))
+    )
 
 
 async def add_group_member(request: Request) -> Response:
     context = await _context(request)
     context.system_admin()
     group, username = _path(request, "group"), _path(request, "username")
-    try:
-        await store.add_group_member(context.service.pool, group, username)
-    except store.NotFound:
-        raise _unknown("group or user") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "group or user", store.add_group_member(context.service.pool, group, username)
+    )
 
 
 async def remove_group_member(request: Request) -> Response:
     context = await _context(request)
     context.system_admin()
     group, username = _path(request, "group"), _path(request, "username")
-    try:
-        await store.remove_group_member(context.service.pool, group, username)
-    except store.NotFound:
-        raise _unknown("group member") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "group member", store.remove_group_member(context.service.pool, group, username)
+    )
 
 
 # --------------------------------------------------------------------------- robots
@@ -275,12 +274,9 @@ async def create_robot(request: Request) -> Response:
 async def delete_robot(request: Request) -> Response:
     context = await _context(request)
     context.system_admin()
-    try:
-        await store.delete_robot(context.service.pool, _path(request, "robot", _ROBOT_NAME))
-    except store.NotFound:
-        raise _unknown("robot") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "robot", store.delete_robot(context.service.pool, _path(request, "robot", _ROBOT_NAME))
+    )
 
 
 # --------------------------------------------------------------------------- namespaces
@@ -336,12 +332,9 @@ async def update_namespace(request: Request) -> Response:
 async def delete_namespace(request: Request) -> Response:
     context = await _context(request)
     context.system_admin()
-    try:
-        await store.delete_namespace(context.service.pool, _namespace(request))
-    except store.NotFound:
-        raise _unknown("namespace") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "namespace", store.delete_namespace(context.service.pool, _namespace(request))
+    )
 
 
 # --------------------------------------------------------------------------- members
@@ -386,9 +379,6 @@ async def remove_member(request: Request) -> Response:
     name = _namespace(request)
     context.namespace_admin(name)
     kind, principal = _member_path(request)
-    try:
-        await store.remove_member(context.service.pool, name, kind, principal)
-    except store.NotFound:
-        raise _unknown("member") from None
-    context.service.forget()
-    return Response(status_code=204)
+    return await context.changed(
+        "member", store.remove_member(context.service.pool, name, kind, principal)
+    )
