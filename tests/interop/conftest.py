@@ -15,6 +15,7 @@ import pytest
 
 from tests.interop import helpers
 from tests.interop.helpers import OciImage, ServerProcess
+from tests.interop.proxy_helpers import ProxyLab, proxy_lab
 
 ServerFactory = Callable[..., ServerProcess]
 
@@ -73,3 +74,10 @@ def skopeo() -> str:
 @pytest.fixture
 def podman() -> str:
     return helpers.require_tool("podman")
+
+
+@pytest.fixture
+def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
+    """Upstreams, counting proxies and Modelyard instances of one pull-through test."""
+    with proxy_lab(tmp_path, database_url) as lab:
+        yield lab

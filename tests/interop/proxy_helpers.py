@@ -14,7 +14,7 @@ import random
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import httpx
 import psutil
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.interop import helpers
@@ -323,3 +324,16 @@ def kill_tree(server: ServerProcess) -> None:
             process.kill()
     psutil.wait_procs(victims, timeout=10)
     server.process.wait(timeout=10)
+
+
+#: how long a test waits for something that should happen in a second or two
+PATIENCE = 120.0
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll `condition` until it holds; fail the test after PATIENCE seconds."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {PATIENCE}s waiting for {what}")
+        time.sleep(0.05)

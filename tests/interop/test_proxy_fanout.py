@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ from tests.interop.proxy_helpers import (
     fill_upstream,
     make_blob,
     metric,
-    proxy_lab,
     proxy_section,
     push_blob,
     s3_storage,
@@ -42,12 +40,6 @@ REPO = "library/weights"
 INSTANCES = 4
 CLIENTS = 8
 SIZE = 256 << 20
-
-
-@pytest.fixture
-def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
-    with proxy_lab(tmp_path, database_url) as lab:
-        yield lab
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 from tests.interop import helpers
 from tests.interop.helpers import OCI_MANIFEST
 from tests.interop.proxy_helpers import (
+    PATIENCE,
     UPSTREAM,
     Download,
     ProxyLab,
@@ -25,11 +25,11 @@ from tests.interop.proxy_helpers import (
     kill_tree,
     make_blob,
     metric,
-    proxy_lab,
     proxy_section,
     push_blob,
     s3_storage,
     stored_blob,
+    wait_for,
 )
 from tests.support.s3server import S3Server
 
@@ -37,22 +37,6 @@ pytestmark = pytest.mark.interop
 
 REPO = "library/app"
 MIB = 1 << 20
-#: how long a test waits for something that should happen in a second or two
-PATIENCE = 120.0
-
-
-@pytest.fixture
-def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
-    with proxy_lab(tmp_path, database_url) as lab:
-        yield lab
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {PATIENCE}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_wrong_bytes_from_upstream_fail_the_client_and_are_not_cached(

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.interop.proxy_helpers import (
+    PATIENCE,
     UPSTREAM,
     Download,
     ProxyLab,
@@ -22,10 +21,10 @@ from tests.interop.proxy_helpers import (
     download,
     make_blob,
     metric,
-    proxy_lab,
     proxy_section,
     push_blob,
     s3_storage,
+    wait_for,
 )
 from tests.support.s3server import S3Server
 
@@ -34,21 +33,6 @@ pytestmark = pytest.mark.interop
 REPO = "library/weights"
 MIB = 1 << 20
 SIZE = 24 * MIB
-PATIENCE = 120.0
-
-
-@pytest.fixture
-def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
-    with proxy_lab(tmp_path, database_url) as lab:
-        yield lab
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {PATIENCE}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_clients_on_other_instances_stream_from_the_holder_while_it_fetches(

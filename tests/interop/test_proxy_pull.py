@@ -8,7 +8,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,7 +29,6 @@ from tests.interop.proxy_helpers import (
     fill_upstream,
     make_blob,
     metric,
-    proxy_lab,
     proxy_section,
     push_blob,
 )
@@ -39,12 +37,6 @@ from tests.interop.test_podman import Podman
 pytestmark = pytest.mark.interop
 
 REPO = "library/app"
-
-
-@pytest.fixture
-def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
-    with proxy_lab(tmp_path, database_url) as lab:
-        yield lab
 
 
 def _blobs(image: OciImage) -> list[str]:

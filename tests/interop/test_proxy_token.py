@@ -13,7 +13,7 @@ import pytest
 
 from tests.interop import helpers
 from tests.interop.helpers import OCI_MANIFEST, OciImage, layout_blob
-from tests.interop.proxy_helpers import ProxyLab, fill_upstream, proxy_lab, proxy_section
+from tests.interop.proxy_helpers import ProxyLab, fill_upstream, proxy_section
 from tests.support.tokenserver import SERVICE, TokenServer, token_server
 
 pytestmark = pytest.mark.interop
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.interop
 REPO = "library/app"
 USER = "puller"
 PASSWORD = "s3cret-pull"
-
-
-@pytest.fixture
-def lab(tmp_path: Path, database_url: str) -> Iterator[ProxyLab]:
-    with proxy_lab(tmp_path, database_url) as lab:
-        yield lab
 
 
 @pytest.fixture
