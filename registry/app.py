@@ -14,6 +14,7 @@ from auth.middleware import AuthMiddleware
 from auth.service import AuthService
 from registry import config as config_module
 from registry.config import Config
+from registry.downloads import DownloadSlots
 from registry.errors import http_exception_response
 from registry.index.db import Database
 from registry.index.delivery import DeliveryWorker
@@ -90,6 +91,7 @@ def create_app(config: Config | None = None, driver: StorageDriver | None = None
     app.state.store = store
     app.state.metrics = metrics
     app.state.referrers = Referrers(store)
+    app.state.downloads = DownloadSlots(config.http.buffered_downloads)
     app.state.index = None
     app.state.usage = None
     app.state.delivery = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from registry.downloads import BlobFileResponse
 from registry.errors import UNSUPPORTED, RegistryError
 from registry.handlers import params
 from registry.handlers.ranges import parse_range
@@ -15,16 +16,6 @@ from registry.proxy.peers import PEER_HEADER, ClientRequest
 from storage.errors import BlobUnknown
 
 OCTET_STREAM = "application/octet-stream"
-
-
-class BlobFileResponse(FileResponse):
-    """A file sent zero-copy where the server supports `pathsend`, else in 1 MiB reads.
-
-    Starlette's default 64 KiB chunk costs a worker-thread hop per chunk, which caps a
-    download at a few hundred MiB/s.
-    """
-
-    chunk_size = 1 << 20
 
 
 async def _limited(chunks: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
@@ -81,7 +72,8 @@ async def get_blob(request: Request) -> Response:
         return RedirectResponse(redirect, 307, headers=headers)
     local = blobs.local_path(digest)
     if local is not None:
-        return BlobFileResponse(local, headers=headers, media_type=OCTET_STREAM)
+        slots = request.app.state.downloads
+        return BlobFileResponse(local, headers, OCTET_STREAM, slots)
     headers["Content-Length"] = str(size)
     return StreamingResponse(blobs.reader(digest), headers=headers, media_type=OCTET_STREAM)
 

@@ -270,6 +270,12 @@ def test_read_buffer_size_default_and_override(tmp_path: Path) -> None:
     assert load(write(tmp_path, ""), environ=environ).http.read_buffer_size == 4 << 20
 
 
+def test_buffered_downloads_default_and_override(tmp_path: Path) -> None:
+    assert load(write(tmp_path, ""), environ={}).http.buffered_downloads == 4
+    environ = {"MODELYARD_HTTP_BUFFERED_DOWNLOADS": "0"}
+    assert load(write(tmp_path, ""), environ=environ).http.buffered_downloads == 0
+
+
 def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELYARD_HTTP_PORT", "5999")
     assert load().http.port == 5999
@@ -281,6 +287,7 @@ BAD_FILES = [
     ("http: {addr: nonsense}\n", "http.addr"),
     ("http: {addr: 'host:port'}\n", "http.addr"),
     ("http: {read_buffer_size: 1024}\n", "http.read_buffer_size"),
+    ("http: {buffered_downloads: -1}\n", "http.buffered_downloads"),
     ("http: 5000\n", "http: expected a mapping"),
     ("storage: [filesystem]\n", "storage: expected a mapping"),
     ("storage: {delete: {enabled: maybe}}\n", "storage.delete.enabled"),
