@@ -38,6 +38,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from registry.background import Background
 from registry.config import EventsConfig
 from registry.index.db import Database
 from registry.index.events import CHANNEL, ENVELOPE_MEDIA_TYPE, envelope
@@ -163,7 +164,7 @@ class DeliveryWorker:
         )
         self._rng = random.Random()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self.run)
         self._listener: asyncpg.Connection | None = None
         self._pruned_at = -PRUNE_INTERVAL
 
@@ -325,15 +326,10 @@ class DeliveryWorker:
                 await self._pause()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run())
+        self._background.start()
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if await self._background.stop():
             try:
                 await self.database.pool.execute(RELEASE, self.holder)
             except Exception as exc:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from registry.background import Background
 from registry.index.db import Database
 from registry.index.events import Event, write_events
 
@@ -78,7 +79,7 @@ class UsageRecorder:
         self._events: list[Event] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self.run)
 
     @property
     def pending(self) -> dict[Key, int]:
@@ -172,16 +173,11 @@ class UsageRecorder:
             await asyncio.shield(self.flush())
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run())
+        self._background.start()
 
     async def close(self) -> None:
         """Stop the background task and write what is left."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._background.stop()
         await self.flush()
 
 

@@ -9,11 +9,11 @@ tag whose freshness cannot be read is revalidated upstream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime
 
+from registry.background import Background
 from registry.index.db import Database
 from registry.proxy.mapping import Route
 
@@ -54,7 +54,7 @@ class CacheState:
         self.ttl = ttl
         self._local_tags: dict[tuple[str, str], tuple[str, float]] = {}
         self._pending: dict[tuple[str, str], tuple[int, datetime]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self._run)
 
     async def is_fresh(self, repository: str, tag: str, digest: str) -> bool:
         """True when the tag was last seen upstream at `digest` less than the TTL ago."""
@@ -125,13 +125,9 @@ class CacheState:
             await self.flush()
 
     def start(self) -> None:
-        if self.database is not None and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if self.database is not None:
+            self._background.start()
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._background.stop()
         await self.flush()
