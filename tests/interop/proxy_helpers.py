@@ -30,7 +30,7 @@ from tests.interop import helpers
 from tests.interop.helpers import OciImage, ServerProcess
 from tests.support.countingproxy import CountingProxy
 from tests.support.postgres import drop_schema, new_schema
-from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, free_port
+from tests.support.s3server import free_port
 
 CACHE_HEADER = "X-Modelyard-Cache"
 UPSTREAM = "central"
@@ -61,22 +61,6 @@ def proxy_section(
                 **upstream,
             }
         ],
-    }
-
-
-def s3_storage(server: S3Server, bucket: str) -> dict[str, Any]:
-    """A `storage:` section for one bucket of the moto server, shared by several instances."""
-    return {
-        "s3": {
-            "bucket": bucket,
-            "region": REGION,
-            "regionendpoint": server.endpoint,
-            "accesskey": ACCESS_KEY,
-            "secretkey": SECRET_KEY,
-            "rootdirectory": "/cluster",
-            "secure": False,
-        },
-        "delete": {"enabled": True},
     }
 
 

@@ -30,7 +30,6 @@ from tests.interop.proxy_helpers import (
     metric,
     proxy_section,
     push_blob,
-    s3_storage,
 )
 from tests.support.s3server import S3Server
 
@@ -51,7 +50,7 @@ def test_eight_clients_on_four_instances_fetch_a_cold_blob_from_upstream_once(
     blob = make_blob(tmp_path / "blob", SIZE, seed=256)
     push_blob(upstream.url, REPO, blob)
     blob.path.unlink()
-    storage = s3_storage(s3_server, s3_server.new_bucket())
+    storage = s3_server.storage()
     proxy = proxy_section(counting.url)
     instances = [lab.modelyard(proxy, storage, name=f"node{n}") for n in range(INSTANCES)]
     assert counting.blob_gets(REPO, blob.digest) == 0
@@ -120,7 +119,7 @@ def test_cache_state_is_shared_by_the_instances_through_postgresql(
     counting = lab.counting(upstream)
     image = helpers.build_oci_layout(tmp_path / "image", seed=51)
     fill_upstream(skopeo, upstream, image, "library/app", "v1", tmp_path / "d")
-    storage = s3_storage(s3_server, s3_server.new_bucket())
+    storage = s3_server.storage()
     proxy = proxy_section(counting.url, manifestttl=3600)
     first, second = (lab.modelyard(proxy, storage, name=f"node{n}") for n in range(2))
     pulled = helpers.skopeo_copy(

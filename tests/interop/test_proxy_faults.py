@@ -27,7 +27,6 @@ from tests.interop.proxy_helpers import (
     metric,
     proxy_section,
     push_blob,
-    s3_storage,
     stored_blob,
     wait_for,
 )
@@ -106,7 +105,7 @@ def test_another_instance_completes_the_pull_when_the_lease_holder_is_killed(
     blob = make_blob(tmp_path / "blob", 48 * MIB, seed=48)
     push_blob(upstream.url, REPO, blob)
     path = f"/v2/{REPO}/blobs/{blob.digest}"
-    storage = s3_storage(s3_server, s3_server.new_bucket())
+    storage = s3_server.storage()
     proxy = proxy_section(counting.url, leaseseconds=3)
     holder, waiter, late = (lab.modelyard(proxy, storage, name=f"node{n}") for n in range(3))
 

@@ -23,7 +23,6 @@ from tests.interop.proxy_helpers import (
     metric,
     proxy_section,
     push_blob,
-    s3_storage,
     wait_for,
 )
 from tests.support.s3server import S3Server
@@ -44,7 +43,7 @@ def test_clients_on_other_instances_stream_from_the_holder_while_it_fetches(
     data = blob.path.read_bytes()
     push_blob(upstream.url, REPO, blob)
     path = f"/v2/{REPO}/blobs/{blob.digest}"
-    storage = s3_storage(s3_server, s3_server.new_bucket())
+    storage = s3_server.storage()
     holder, *others = (
         lab.modelyard(proxy_section(counting.url), storage, name=f"node{n}") for n in range(4)
     )

@@ -15,33 +15,16 @@ import httpx
 import pytest
 
 from tests.interop.helpers import OciImage, ServerProcess, read_oci_layout, skopeo_copy, skopeo_tags
-from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+from tests.support.s3server import S3Server
 
 pytestmark = pytest.mark.interop
 
 ServerFactory = Callable[..., ServerProcess]
 
 
-def s3_storage(server: S3Server, bucket: str) -> dict[str, Any]:
-    """A registry:2 `storage:` section for the bucket; Modelyard reads the same keys."""
-    return {
-        "s3": {
-            "bucket": bucket,
-            "region": REGION,
-            "regionendpoint": server.endpoint,
-            "accesskey": ACCESS_KEY,
-            "secretkey": SECRET_KEY,
-            "rootdirectory": "/cluster",
-            "secure": False,
-            "v4auth": True,
-        },
-        "delete": {"enabled": True},
-    }
-
-
 @pytest.fixture
 def storage(s3_server: S3Server) -> dict[str, Any]:
-    return s3_storage(s3_server, s3_server.new_bucket())
+    return s3_server.storage()
 
 
 def _digest(data: bytes) -> str:

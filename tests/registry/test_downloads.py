@@ -64,7 +64,8 @@ def _bodies(messages: list[Message]) -> list[bytes]:
 
 async def test_slots_are_taken_up_to_the_limit_and_given_back() -> None:
     slots = DownloadSlots(2)
-    assert slots.take() and slots.take()
+    assert slots.take()
+    assert slots.take()
     assert not slots.take()
     slots.give_back()
     assert slots.take()
@@ -111,6 +112,6 @@ async def test_the_slot_is_given_back_when_the_client_goes(blob: tuple[Path, byt
         if message["type"] == "http.response.body":
             raise OSError("connection reset")
 
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="connection reset"):
         await _response(path, slots)(_scope(True), _receive, broken)
     assert slots.active == 0

@@ -51,6 +51,23 @@ class S3Server:
         self.client().create_bucket(Bucket=name)  # type: ignore[attr-defined]
         return name
 
+    def storage(self, bucket: str | None = None) -> dict[str, Any]:
+        """A registry:2 `storage:` section for `bucket` (default: a new one), which Modelyard
+        reads too; servers given the same section share the bucket."""
+        return {
+            "s3": {
+                "bucket": bucket or self.new_bucket(),
+                "region": REGION,
+                "regionendpoint": self.endpoint,
+                "accesskey": ACCESS_KEY,
+                "secretkey": SECRET_KEY,
+                "rootdirectory": "/cluster",
+                "secure": False,
+                "v4auth": True,
+            },
+            "delete": {"enabled": True},
+        }
+
 
 def _moto_command(port: int) -> list[str]:
     script = shutil.which("moto_server", path=os.path.dirname(sys.executable))
