@@ -13,6 +13,7 @@ from registry.api import openapi_accounts, openapi_webhooks
 from registry.api.schema import (
     COUNT,
     DATE_TIME,
+    PAGE_PARAMETERS,
     JsonSchema,
     closed_object,
     error,
@@ -22,7 +23,7 @@ from registry.api.schema import (
     ref,
 )
 from registry.index.extract import FAMILIES as FAMILY_SET
-from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT, MAX_REPEATED, OPERATORS
+from registry.index.filters import MAX_REPEATED, OPERATORS
 
 FAMILIES = sorted(FAMILY_SET)
 
@@ -286,12 +287,7 @@ MODEL_PARAMETERS: list[JsonSchema] = [
         "Also list manifests that refer to another (signatures, SBOMs, ...); default false.",
         {"type": "boolean", "default": False},
     ),
-    query(
-        "limit",
-        "Page size.",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-    ),
-    query("cursor", "Opaque `next_cursor` of the previous page."),
+    *PAGE_PARAMETERS,
 ]
 
 NAME_PARAMETER: JsonSchema = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from registry.api.schema import (
     COUNT,
     DATE_TIME,
+    PAGE_PARAMETERS,
     JsonSchema,
     closed_object,
     error,
@@ -15,7 +16,6 @@ from registry.api.schema import (
 )
 from registry.index import webhooks
 from registry.index.events import ACTIONS
-from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT
 
 UNAVAILABLE = error("The index (which holds the webhooks) is disabled or unreachable.")
 INVALID = error("A query or path parameter is invalid (code QUERY_INVALID).")
@@ -110,15 +110,6 @@ SCHEMAS: dict[str, JsonSchema] = {
         }
     ),
 }
-
-PAGE_PARAMETERS: list[JsonSchema] = [
-    query(
-        "limit",
-        "Page size.",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-    ),
-    query("cursor", "Opaque `next_cursor` of the previous page."),
-]
 
 WEBHOOK_ID: JsonSchema = {
     "name": "id",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT
+
 JsonSchema = dict[str, Any]
 
 COUNT: JsonSchema = {"type": "integer", "minimum": 0}
@@ -47,3 +49,14 @@ def json_body(schema: JsonSchema, description: str) -> JsonSchema:
 
 def error(description: str) -> JsonSchema:
     return json_body(ref("Error"), description)
+
+
+#: `limit` and `cursor` of every paged list
+PAGE_PARAMETERS: list[JsonSchema] = [
+    query(
+        "limit",
+        "Page size.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    query("cursor", "Opaque `next_cursor` of the previous page."),
+]
