@@ -22,16 +22,7 @@ import anyio
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from starlette.applications import Starlette
 
 from registry.api import openapi_accounts
@@ -39,14 +30,8 @@ from registry.app import create_app
 from registry.config import Config, DatabaseConfig, load
 from storage.filesystem import FilesystemDriver
 from tests.registry.index.model_fixtures import Catalog, push_catalog
+from tests.support.apifuzz import CHECKS, fuzz
 from tests.support.postgres import drop_schema, new_schema
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 #: operations the document has declared since the issue; the test fails, never skips, when
 #: one is gone (operations added later are exercised too: the list comes from the document)
@@ -67,14 +52,7 @@ OPERATIONS = {
 #: on a closed port (the deliveries fail and are retried, which the history shows)
 WEBHOOKS = 10
 
-SETTINGS = settings(
-    max_examples=50,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=True,
-)
+MAX_EXAMPLES = 50
 
 
 async def _push(config: Config, root: Path) -> tuple[Catalog, list[str]]:
@@ -209,11 +187,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(served: S
         try:
             for case in known_cases(operation, served.catalog, served.webhooks):
                 run(case)
-            strategy = st.one_of(
-                operation.as_strategy(GenerationMode.POSITIVE),
-                operation.as_strategy(GenerationMode.NEGATIVE),
-            )
-            SETTINGS(given(case=strategy)(lambda case: run(case)))()
+            fuzz(operation, run, MAX_EXAMPLES)
         except Exception as exc:
             failures[label] = exc
 
