@@ -65,11 +65,42 @@ def _length(response: httpx.Response) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
-async def _store(flight: BlobFlight, writer: FileWriter, hasher: Hasher) -> None:
-    """Copy the spool into the storage writer, hashing each batch (in a thread, it releases
-    the GIL) while writing it."""
-    async for batch in flight.spooled(BATCH_SIZE):
-        await asyncio.gather(to_thread.run_sync(hasher.update, batch), writer.write(batch))
+class _Upload:
+    """The storage upload a fetch is copied into. The copying task opens it, so the first
+    bytes reach the clients without waiting for the storage (an S3 round trip or two)."""
+
+    def __init__(self, store: RegistryStore, repository: str) -> None:
+        self._store = store
+        self._repository = repository
+        self.id: str | None = None
+        self.writer: FileWriter | None = None
+
+    async def copy(self, flight: BlobFlight, hasher: Hasher) -> None:
+        """Open the upload, then copy the spool into it, hashing each batch (in a thread,
+        it releases the GIL) while writing it."""
+        self.id = await self._store.uploads.start(self._repository)
+        self.writer = await self._store.driver.writer(paths.upload_data(self._repository, self.id))
+        async for batch in flight.spooled(BATCH_SIZE):
+            await asyncio.gather(to_thread.run_sync(hasher.update, batch), self.writer.write(batch))
+
+    async def commit(self) -> str:
+        """Make the copied bytes durable; returns the upload id."""
+        if self.writer is None or self.id is None:
+            raise RuntimeError("the upload was never opened")
+        await self.writer.commit()
+        return self.id
+
+    async def discard(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                await self.writer.cancel()
+        if self.id is not None:
+            with contextlib.suppress(Exception):
+                await self._store.uploads.cancel(self._repository, self.id)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.close()
 
 
 class ProxyBlobs:
@@ -400,29 +431,21 @@ class ProxyBlobs:
         path = f"/v2/{route.remote}/blobs/{flight.digest}"
         async with client.stream("GET", path, scope_of(route.remote)) as response:
             flight.begin(_length(response))
-            upload_id = await self.store.uploads.start(route.local)
-            try:
-                await self._tee(flight, response, paths.upload_data(route.local, upload_id))
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await self.store.uploads.cancel(route.local, upload_id)
-                raise
-        return upload_id
+            return await self._tee(flight, response, _Upload(self.store, route.local))
 
-    async def _tee(self, flight: BlobFlight, response: httpx.Response, path: str) -> None:
+    async def _tee(self, flight: BlobFlight, response: httpx.Response, upload: _Upload) -> str:
         """Upstream bytes into the spool as they come; a second task copies the spool into
-        storage in batches, hashing them, so a slow store never slows the upstream or the
-        readers. The writer is committed only when the digest matches. Readers get their last
-        byte once the blob is published (`flight.verify()` in `_run`): a client that has the
-        whole blob finds it in the cache."""
+        `upload` in batches, hashing them, so a slow store never slows the upstream or the
+        readers. The upload is committed only when the digest matches, and removed on any
+        failure. Readers get their last byte once the blob is published (`flight.verify()`
+        in `_run`): a client that has the whole blob finds it in the cache."""
         hasher = Hasher(flight.digest.algorithm)
-        writer = await self.store.driver.writer(path)
         counter = self.metrics.upstream_bytes.labels(flight.upstream, BLOB)
-        store = asyncio.get_running_loop().create_task(_store(flight, writer, hasher))
+        copy = asyncio.get_running_loop().create_task(upload.copy(flight, hasher))
         try:
             try:
                 async for chunk in response.aiter_raw():
-                    if store.done():
+                    if copy.done():
                         break  # storage failed: its error ends the fetch below
                     flight.append(chunk)
                     counter.inc(len(chunk))
@@ -433,22 +456,22 @@ class ProxyBlobs:
                     flight.upstream, f"blob body: {type(exc).__name__}: {exc}"
                 ) from None
             flight.end()
-            await store
+            await copy
             if flight.size is not None and flight.received != flight.size:
                 raise _Mismatch(f"{flight.received} bytes, not the announced {flight.size}")
             if hasher.digest() != flight.digest:
                 raise _Mismatch(f"the bytes hash to {hasher.digest()}")
             flight.matched = True
-            await writer.commit()
+            upload_id = await upload.commit()
         except BaseException:
-            store.cancel()
+            copy.cancel()
             with contextlib.suppress(BaseException):
-                await store
-            with contextlib.suppress(Exception):
-                await writer.cancel()
+                await copy
+            await upload.discard()
             raise
         finally:
-            await writer.close()
+            await upload.close()
+        return upload_id
 
     async def _publish(self, route: Route, digest: Digest, upload_id: str) -> None:
         """The verified upload becomes the blob (unless it exists) and is linked here."""

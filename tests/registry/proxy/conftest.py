@@ -127,12 +127,12 @@ class Instance:
 
 @pytest.fixture
 async def instances(db_config: Config, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """`await start(config)`: an app (lifespan run) over the shared folder `tmp_path/root`;
-    all are closed before the database schema is dropped."""
+    """`await start(config)`: an app (lifespan run) over the shared folder `tmp_path/root`
+    (or over `driver`); all are closed before the database schema is dropped."""
     stack = contextlib.AsyncExitStack()
 
-    async def start(config: Config) -> Instance:
-        app = create_app(config, FilesystemDriver(tmp_path / "root"))
+    async def start(config: Config, driver: FilesystemDriver | None = None) -> Instance:
+        app = create_app(config, driver or FilesystemDriver(tmp_path / "root"))
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://registry.test", timeout=60

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from starlette.types import Message
 
 from registry.config import Config
 from registry.digest import Digest
+from storage.driver import FileWriter
 from storage.errors import BlobUnknown, PathNotFound
+from storage.filesystem import FilesystemDriver
 from tests.registry.helpers import assert_error
 from tests.registry.proxy.conftest import Instance, Upstream, metric, proxy_config
 
@@ -38,9 +41,12 @@ async def _uploads(instance: Instance) -> list[str]:
         return []
 
 
-async def _get_to_the_end(instance: Instance, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
+async def _get_to_the_end(
+    instance: Instance, path: str, first_body: asyncio.Event | None = None
+) -> tuple[int, dict[bytes, bytes], bytes]:
     """A GET through the ASGI app by a client that stays connected until the app is done
-    (httpx's ASGI transport refuses an answer that ends short)."""
+    (httpx's ASGI transport refuses an answer that ends short). `first_body` is set when
+    the first bytes of the body arrive."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -69,6 +75,8 @@ async def _get_to_the_end(instance: Instance, path: str) -> tuple[int, dict[byte
 
     async def send(message: Message) -> None:
         sent.append(message)
+        if first_body is not None and message.get("body"):
+            first_body.set()
 
     await instance.app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
@@ -104,6 +112,39 @@ async def test_a_miss_is_fetched_once_then_served_from_the_cache(
     assert metric(metrics, "modelyard_proxy_misses_total", **labels) == 1
     assert metric(metrics, "modelyard_proxy_hits_total", **labels) == 2
     assert metric(metrics, "modelyard_proxy_upstream_bytes_total", **labels) == len(data)
+
+
+class _SlowUploads(FilesystemDriver):
+    """A filesystem whose uploads open only once `opened` is set (a slow store)."""
+
+    def __init__(self, root: Path, opened: asyncio.Event) -> None:
+        super().__init__(root)
+        self.opened = opened
+
+    async def writer(self, path: str, append: bool = False) -> FileWriter:
+        if "/_uploads/" in path:
+            await self.opened.wait()
+        return await super().writer(path, append)
+
+
+async def test_a_miss_streams_before_the_storage_upload_is_open(
+    upstream: Upstream, instances: Start, db_config: Config, tmp_path: Path
+) -> None:
+    data = os.urandom(3 << 20)
+    digest = upstream.push_blob(REPO, data)
+    opened, first_body = asyncio.Event(), asyncio.Event()
+    driver = _SlowUploads(tmp_path / "slow-root", opened)
+    cache = await instances(proxy_config(db_config, upstream.url), driver)
+    get = asyncio.create_task(_get_to_the_end(cache, f"/v2/{REPO}/blobs/{digest}", first_body))
+    await asyncio.wait_for(first_body.wait(), 10)
+    assert not get.done()  # the last byte waits for the blob to be stored
+    opened.set()
+    status, headers, body = await get
+    assert status == 200
+    assert headers[b"x-modelyard-cache"] == b"miss"
+    assert body == data
+    assert await _blob_present(cache, digest)
+    assert await _uploads(cache) == []
 
 
 async def test_a_range_on_a_miss_is_answered_from_the_one_fetch(
