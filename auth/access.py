@@ -86,7 +86,7 @@ REQUIREMENTS: dict[str, dict[str, Requirement]] = {
     },
     # webhooks see every repository's events: system administrators only
     "/api/v1/webhooks": {"GET": SYSTEM_ADMIN, "POST": SYSTEM_ADMIN},
-    "/api/v1/webhooks/{id}": {"GET": SYSTEM_ADMIN, "DELETE": SYSTEM_ADMIN},
+    "/api/v1/webhooks/{id}": {"GET": SYSTEM_ADMIN, "PATCH": SYSTEM_ADMIN, "DELETE": SYSTEM_ADMIN},
     "/api/v1/webhooks/{id}/deliveries": {"GET": SYSTEM_ADMIN},
 }
 

@@ -54,6 +54,7 @@ ROUTES = [
     Route("/api/v1/webhooks", webhook_api.list_webhooks, methods=["GET"]),
     Route("/api/v1/webhooks", webhook_api.create_webhook, methods=["POST"]),
     Route("/api/v1/webhooks/{id}", webhook_api.get_webhook, methods=["GET"]),
+    Route("/api/v1/webhooks/{id}", webhook_api.update_webhook, methods=["PATCH"]),
     Route("/api/v1/webhooks/{id}", webhook_api.delete_webhook, methods=["DELETE"]),
     Route("/api/v1/webhooks/{id}/deliveries", webhook_api.list_deliveries, methods=["GET"]),
     Route("/token", token_api.get_token, methods=["GET"]),

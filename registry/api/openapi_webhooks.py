@@ -39,6 +39,24 @@ WEBHOOK: dict[str, JsonSchema] = {
     "created_at": DATE_TIME,
 }
 
+WEBHOOK_INPUT: dict[str, JsonSchema] = {
+    "namespace": {**WEBHOOK["namespace"], "minLength": 1, "maxLength": webhooks.MAX_NAMESPACE},
+    "url": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": webhooks.MAX_URL,
+        "description": "An absolute http:// or https:// URL.",
+    },
+    "secret": {
+        "type": "string",
+        "minLength": webhooks.MIN_SECRET,
+        "maxLength": webhooks.MAX_SECRET,
+        "description": "Signing key; generated when left out.",
+    },
+    "events": {**WEBHOOK["events"], "minItems": 1, "description": "Default: all."},
+    "enabled": {"type": "boolean", "default": True},
+}
+
 SCHEMAS: dict[str, JsonSchema] = {
     "Webhook": closed_object(WEBHOOK, "A webhook; its secret is never shown after creation."),
     "CreatedWebhook": closed_object(
@@ -53,24 +71,19 @@ SCHEMAS: dict[str, JsonSchema] = {
     ),
     "WebhookInput": {
         "type": "object",
-        "properties": {
-            "namespace": {**WEBHOOK["namespace"], "minLength": 1, "maxLength": 255},
-            "url": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": webhooks.MAX_URL,
-                "description": "An absolute http:// or https:// URL.",
-            },
-            "secret": {
-                "type": "string",
-                "minLength": webhooks.MIN_SECRET,
-                "maxLength": webhooks.MAX_SECRET,
-                "description": "Signing key; generated when left out.",
-            },
-            "events": {**WEBHOOK["events"], "minItems": 1, "description": "Default: all."},
-            "enabled": {"type": "boolean", "default": True},
-        },
+        "properties": WEBHOOK_INPUT,
         "required": ["namespace", "url"],
+        "additionalProperties": False,
+    },
+    "WebhookChanges": {
+        "type": "object",
+        "properties": {
+            **WEBHOOK_INPUT,
+            "secret": {**WEBHOOK_INPUT["secret"], "description": "A new signing key."},
+            "events": {**WEBHOOK["events"], "minItems": 1},
+            "enabled": {"type": "boolean"},
+        },
+        "minProperties": 1,
         "additionalProperties": False,
     },
     "WebhookPage": closed_object(
@@ -165,6 +178,25 @@ PATHS: dict[str, JsonSchema] = {
                 "200": json_body(ref("Webhook"), "The webhook (without its secret)."),
                 "400": INVALID,
                 "404": error("No such webhook (WEBHOOK_UNKNOWN)."),
+                "503": UNAVAILABLE,
+            },
+        },
+        "patch": {
+            "operationId": "updateWebhook",
+            "summary": "Edit a webhook",
+            "description": "Sets the fields given, at least one. A new `url` or `secret` "
+            "applies to deliveries still pending too; `enabled: false` stops new events "
+            "(pending deliveries are still tried).",
+            "parameters": [WEBHOOK_ID],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("WebhookChanges")}},
+            },
+            "responses": {
+                "200": json_body(ref("Webhook"), "The webhook as it is now (without its secret)."),
+                "400": error("The changes are invalid (WEBHOOK_INVALID) or a query parameter."),
+                "404": error("No such webhook (WEBHOOK_UNKNOWN)."),
+                "413": error("The body is larger than 64 KiB."),
                 "503": UNAVAILABLE,
             },
         },

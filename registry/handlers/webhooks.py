@@ -1,4 +1,4 @@
-"""Webhook management under `/api/v1/webhooks` (JSON): create, list, get, delete, and the
+"""Webhook management under `/api/v1/webhooks` (JSON): create, list, get, edit, delete, and the
 delivery history of one webhook. Stored in the PostgreSQL index; 503 when it is off."""
 
 from __future__ import annotations
@@ -66,17 +66,21 @@ async def _body(request: Request) -> object:
         raise RegistryError(WEBHOOK_INVALID, {"reason": "the body is not JSON"}) from None
 
 
+def _invalid_webhook(exc: webhooks.InvalidWebhook) -> RegistryError:
+    return RegistryError(
+        WEBHOOK_INVALID,
+        {"field": exc.field, "reason": exc.reason},
+        message=f"invalid webhook field {exc.field!r}: {exc.reason}",
+    )
+
+
 async def create_webhook(request: Request) -> Response:
     """`POST /api/v1/webhooks`: 201 with the webhook and its secret (shown only here)."""
     _query(request, frozenset())
     try:
         new = webhooks.parse_webhook(await _body(request))
     except webhooks.InvalidWebhook as exc:
-        raise RegistryError(
-            WEBHOOK_INVALID,
-            {"field": exc.field, "reason": exc.reason},
-            message=f"invalid webhook field {exc.field!r}: {exc.reason}",
-        ) from None
+        raise _invalid_webhook(exc) from None
     async with index_pool(request) as pool:
         created = await webhooks.create(pool, new)
     return JSONResponse(
@@ -106,6 +110,21 @@ async def get_webhook(request: Request) -> Response:
     if found is None:
         raise RegistryError(WEBHOOK_UNKNOWN, {"id": str(webhook_id)})
     return JSONResponse(found)
+
+
+async def update_webhook(request: Request) -> Response:
+    """`PATCH /api/v1/webhooks/{id}`: change some fields; 200 with the webhook (no secret)."""
+    _query(request, frozenset())
+    webhook_id = _webhook_id(request)
+    try:
+        changes = webhooks.parse_changes(await _body(request))
+    except webhooks.InvalidWebhook as exc:
+        raise _invalid_webhook(exc) from None
+    async with index_pool(request) as pool:
+        updated = await webhooks.update(pool, webhook_id, changes)
+    if updated is None:
+        raise RegistryError(WEBHOOK_UNKNOWN, {"id": str(webhook_id)})
+    return JSONResponse(updated)
 
 
 async def delete_webhook(request: Request) -> Response:

@@ -105,24 +105,56 @@ def _actions(body: dict[str, Any]) -> list[str]:
 
 def parse_webhook(body: Any) -> NewWebhook:
     """The webhook a create request describes; the secret is generated when not given."""
+    body = _object(body)
+    namespace = _text(body, "namespace", MAX_NAMESPACE).strip()
+    secret = _secret(body) if "secret" in body else secrets.token_hex(32)
+    return NewWebhook(
+        namespace, patterns_of(namespace), _url(body), secret, _actions(body), _enabled(body)
+    )
+
+
+def _secret(body: dict[str, Any]) -> str:
+    secret = _text(body, "secret", MAX_SECRET)
+    if len(secret) < MIN_SECRET:
+        raise InvalidWebhook("secret", f"at least {MIN_SECRET} characters")
+    return secret
+
+
+def _enabled(body: dict[str, Any]) -> bool:
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise InvalidWebhook("enabled", "true or false")
+    return enabled
+
+
+def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidWebhook("body", "a JSON object is required")
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise InvalidWebhook(unknown[0], "unknown field")
-    namespace = _text(body, "namespace", MAX_NAMESPACE).strip()
+    return body
+
+
+def parse_changes(body: Any) -> dict[str, Any]:
+    """The columns an edit request sets (any of the create fields, at least one)."""
+    body = _object(body)
+    if not body:
+        raise InvalidWebhook("body", "at least one field to change is required")
+    changes: dict[str, Any] = {}
+    if "namespace" in body:
+        namespace = _text(body, "namespace", MAX_NAMESPACE).strip()
+        changes["namespace"] = namespace
+        changes["patterns"] = patterns_of(namespace)
+    if "url" in body:
+        changes["url"] = _url(body)
     if "secret" in body:
-        secret = _text(body, "secret", MAX_SECRET)
-        if len(secret) < MIN_SECRET:
-            raise InvalidWebhook("secret", f"at least {MIN_SECRET} characters")
-    else:
-        secret = secrets.token_hex(32)
-    enabled = body.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise InvalidWebhook("enabled", "true or false")
-    return NewWebhook(
-        namespace, patterns_of(namespace), _url(body), secret, _actions(body), enabled
-    )
+        changes["secret"] = _secret(body)
+    if "events" in body:
+        changes["actions"] = _actions(body)
+    if "enabled" in body:
+        changes["enabled"] = _enabled(body)
+    return changes
 
 
 def parse_id(text: str) -> uuid.UUID | None:
@@ -168,6 +200,20 @@ async def create(pool: Any, webhook: NewWebhook) -> dict[str, Any]:
 
 async def get(pool: Any, webhook_id: uuid.UUID) -> dict[str, Any] | None:
     row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM webhooks WHERE id = $1", webhook_id)
+    return _webhook(row) if row is not None else None
+
+
+async def update(
+    pool: Any, webhook_id: uuid.UUID, changes: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Apply `parse_changes` output; the webhook as it is now, None if there is none.
+    Pending deliveries go to the new URL with the new secret."""
+    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(changes, start=2))
+    row = await pool.fetchrow(
+        f"UPDATE webhooks SET {assignments} WHERE id = $1 RETURNING {_COLUMNS}",
+        webhook_id,
+        *changes.values(),
+    )
     return _webhook(row) if row is not None else None
 
 

@@ -58,9 +58,17 @@ FAST_EVENTS = EventsConfig(
 
 
 @pytest.fixture
-async def events_app(index_config: Config, tmp_path: Path) -> AsyncIterator[Starlette]:
+def events_config() -> EventsConfig:
+    """The `events:` section of `events_app`; a test parametrized on it sets its own."""
+    return FAST_EVENTS
+
+
+@pytest.fixture
+async def events_app(
+    index_config: Config, events_config: EventsConfig, tmp_path: Path
+) -> AsyncIterator[Starlette]:
     """An indexed app whose delivery worker polls and retries quickly."""
-    config = dataclasses.replace(index_config, events=FAST_EVENTS)
+    config = dataclasses.replace(index_config, events=events_config)
     app = create_app(config, FilesystemDriver(tmp_path / "root"))
     async with app.router.lifespan_context(app):
         yield app

@@ -4,6 +4,7 @@ delivery history API."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from typing import Any
@@ -149,6 +150,29 @@ async def test_an_unreachable_receiver_records_the_error(
     assert {item["status"] for item in items} == {"dead"}
     assert all(item["last_status_code"] is None for item in items)
     assert all("ConnectError" in item["last_error"] for item in items)
+
+
+@pytest.mark.parametrize("events_config", [dataclasses.replace(FAST_EVENTS, max_attempts=100)])
+async def test_a_pending_delivery_goes_to_the_edited_url_with_the_new_secret(
+    events_app: Starlette, events_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    response = await events_client.post(
+        "/api/v1/webhooks",
+        json={"namespace": "*", "url": "http://127.0.0.1:9/gone", "secret": SECRET},
+    )
+    webhook = response.json()["id"]
+    await push(events_client, tag="v1")
+    await wait_until(
+        lambda: pool(events_app).fetchval("SELECT attempts > 0 FROM deliveries"), "a failed try"
+    )
+    new_secret = "another-secret-value"
+    changes = {"url": receiver.url, "secret": new_secret}
+    edited = await events_client.patch(f"/api/v1/webhooks/{webhook}", json=changes)
+    assert edited.status_code == 200, edited.text
+    await wait_until(lambda: settled(events_app), "delivered")
+    assert [status for status, _ in await statuses(events_app)] == ["delivered"] * 2
+    assert len(receiver.received) == 2  # the push and its tag
+    assert all(verify(new_secret, item) for item in receiver.received)
 
 
 async def test_an_expired_lease_is_taken_over(

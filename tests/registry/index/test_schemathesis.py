@@ -44,6 +44,7 @@ OPERATIONS = {
     "GET /api/v1/webhooks",
     "POST /api/v1/webhooks",
     "GET /api/v1/webhooks/{id}",
+    "PATCH /api/v1/webhooks/{id}",
     "DELETE /api/v1/webhooks/{id}",
     "GET /api/v1/webhooks/{id}/deliveries",
 }
@@ -114,6 +115,16 @@ def webhook_cases(operation: Any, webhooks: list[str]) -> list[Any]:
         return [operation.Case(body=body, media_type="application/json") for body in bodies]
     if operation.path == "/api/v1/webhooks":
         return [operation.Case(query=query) for query in ({}, {"limit": 2}, {}, {}, {})]
+    if operation.method.upper() == "PATCH":
+        bodies = [
+            {"enabled": False},
+            {"namespace": "team-b/", "events": ["tag"]},
+            {"url": "http://127.0.0.1:9/moved", "secret": "t" * 16, "enabled": True},
+        ]
+        return [
+            operation.Case(path_parameters={"id": ident}, body=body, media_type="application/json")
+            for ident, body in zip(webhooks, bodies, strict=False)
+        ]
     chosen = webhooks[WEBHOOKS // 2 :] if operation.method.upper() == "DELETE" else webhooks
     cases = [operation.Case(path_parameters={"id": ident}) for ident in chosen[: WEBHOOKS // 2]]
     if operation.path.endswith("/deliveries"):

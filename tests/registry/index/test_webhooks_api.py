@@ -1,4 +1,4 @@
-"""The webhook API: create, list, get, delete, delivery history; validation; no secret is
+"""The webhook API: create, list, get, edit, delete, delivery history; validation; no secret is
 ever shown again after creation; every answer as the OpenAPI document says."""
 
 from __future__ import annotations
@@ -85,10 +85,78 @@ async def test_delete(indexed_client: httpx.AsyncClient) -> None:
     assert_error(await indexed_client.get(url + "/deliveries"), 404, "WEBHOOK_UNKNOWN")
 
 
+async def test_edit_sets_only_the_given_fields(indexed_client: httpx.AsyncClient) -> None:
+    created = await create(indexed_client)
+    url = f"/api/v1/webhooks/{created['id']}"
+    changes = {"namespace": " team-b/llm-* ", "events": ["tag", "push"], "enabled": False}
+    response = await indexed_client.patch(url, json=changes)
+    assert response.status_code == 200, response.text
+    edited = response.json()
+    assert_schema(edited, "Webhook")
+    assert "secret" not in edited
+    assert edited == {
+        **{key: value for key, value in created.items() if key != "secret"},
+        "namespace": "team-b/llm-*",
+        "events": ["push", "tag"],
+        "enabled": False,
+    }
+    assert (await indexed_client.get(url)).json() == edited
+    response = await indexed_client.patch(url, json={"url": "http://receiver.example:8080/x"})
+    assert response.json() == {**edited, "url": "http://receiver.example:8080/x"}
+
+
+async def test_an_edited_namespace_and_switch_choose_new_events(
+    indexed_client: httpx.AsyncClient,
+) -> None:
+    created = await create(indexed_client, namespace="team-a/", url="http://127.0.0.1:9/")
+    url = f"/api/v1/webhooks/{created['id']}"
+
+    async def deliveries() -> list[str]:
+        items = (await indexed_client.get(url + "/deliveries")).json()["items"]
+        return [item["repository"] for item in items]
+
+    await push_artifact(indexed_client, "team-b/cnn", "v1", b"{}", ORMB_CONFIG, [])
+    assert await deliveries() == []
+    await indexed_client.patch(url, json={"namespace": "team-b/"})
+    await push_artifact(indexed_client, "team-b/cnn", "v2", b"{}", ORMB_CONFIG, [])
+    await push_artifact(indexed_client, "team-a/cnn", "v2", b"{}", ORMB_CONFIG, [])
+    assert await deliveries() == ["team-b/cnn"]
+    await indexed_client.patch(url, json={"enabled": False})
+    await push_artifact(indexed_client, "team-b/cnn", "v3", b"{}", ORMB_CONFIG, [])
+    assert await deliveries() == ["team-b/cnn"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "body"),
+        ([], "body"),
+        ({"namespace": ""}, "namespace"),
+        ({"url": "ftp://h.example/"}, "url"),
+        ({"url": None}, "url"),
+        ({"events": []}, "events"),
+        ({"secret": "short"}, "secret"),
+        ({"enabled": None}, "enabled"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_invalid_edits_are_400_and_change_nothing(
+    indexed_client: httpx.AsyncClient, body: Any, field: str
+) -> None:
+    created = await create(indexed_client)
+    url = f"/api/v1/webhooks/{created['id']}"
+    error = assert_error(await indexed_client.patch(url, json=body), 400, "WEBHOOK_INVALID")
+    assert error["detail"]["field"] == field
+    fetched = (await indexed_client.get(url)).json()
+    assert fetched == {key: value for key, value in created.items() if key != "secret"}
+
+
 @pytest.mark.parametrize("ident", [str(uuid.uuid4()), "not-a-uuid", "1", "%00"])
 async def test_unknown_ids_are_404(indexed_client: httpx.AsyncClient, ident: str) -> None:
-    for method in ("GET", "DELETE"):
-        response = await indexed_client.request(method, f"/api/v1/webhooks/{ident}")
+    for method in ("GET", "PATCH", "DELETE"):
+        response = await indexed_client.request(
+            method, f"/api/v1/webhooks/{ident}", json={"enabled": False}
+        )
         assert_error(response, 404, "WEBHOOK_UNKNOWN")
     response = await indexed_client.get(f"/api/v1/webhooks/{ident}/deliveries")
     assert_error(response, 404, "WEBHOOK_UNKNOWN")
@@ -190,6 +258,7 @@ async def test_delivery_history_pages_and_filters(
         ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"),
         ("GET", f"/api/v1/webhooks/{uuid.uuid4()}"),
+        ("PATCH", f"/api/v1/webhooks/{uuid.uuid4()}"),
         ("DELETE", f"/api/v1/webhooks/{uuid.uuid4()}"),
         ("GET", f"/api/v1/webhooks/{uuid.uuid4()}/deliveries"),
     ],
