@@ -5,6 +5,11 @@ last check has passed, and fetched again only if it moved. When the upstream is 
 out or answers 429/5xx, the cached copy is served (stale-if-error) and the event logged.
 Manifests are stored exactly like pushed ones (revision link, tag links), so any registry:2
 serves the cache, and handed to `on_cached` (the model index).
+
+Single-flight is cluster-wide, as for blobs: a lookup that has to ask the upstream (a miss,
+or a tag past its TTL) first takes the lease of its reference, and the requests of other
+instances wait for it, then read what it stored. An upstream that counts manifest GETs
+(Docker Hub's pull limit) sees one per reference, however many instances miss at once.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from registry.proxy.auth import scope_of
 from registry.proxy.errors import UPSTREAM_INVALID, UPSTREAM_UNAVAILABLE
 from registry.proxy.mapping import Route
 from registry.proxy.metrics import COALESCED, HIT, MANIFEST, MISS, STALE, ProxyMetrics
+from registry.proxy.singleflight import Leases
 from registry.proxy.state import CacheState
 from registry.proxy.upstream import UpstreamClient, UpstreamNotFound, UpstreamUnavailable
 from storage.errors import ManifestUnknown
@@ -64,6 +70,7 @@ class ProxyManifests:
         self,
         store: RegistryStore,
         clients: dict[str, UpstreamClient],
+        leases: Leases,
         state: CacheState,
         metrics: ProxyMetrics,
         on_cached: OnCached,
@@ -71,6 +78,7 @@ class ProxyManifests:
     ) -> None:
         self.store = store
         self.clients = clients
+        self.leases = leases
         self.state = state
         self.metrics = metrics
         self.on_cached = on_cached
@@ -103,9 +111,40 @@ class ProxyManifests:
             task.exception()  # seen, whether or not a request still waits for it
 
     async def _lookup(self, route: Route, reference: Digest | str) -> ManifestAnswer:
+        """From the cache while it is fresh; else under the reference's lease. A lookup that
+        waited for another instance's lease and then found the cache fresh is `coalesced`."""
+        key = f"manifest:{route.upstream.name}:{route.local}:{reference}"
+        waited = False
+        while True:
+            answer = await self._fresh(route, reference)
+            if answer is not None:
+                return dataclasses.replace(answer, outcome=COALESCED) if waited else answer
+            lease = await self.leases.take(key)
+            if lease is None:
+                waited = True
+                await self.leases.wait(key)
+                continue
+            try:
+                answer = await self._fresh(route, reference)  # stored as the lease was freed
+                if answer is not None:
+                    return dataclasses.replace(answer, outcome=COALESCED)
+                if isinstance(reference, Digest):
+                    return await self._by_digest(route, reference)
+                return await self._by_tag(route, reference)
+            finally:
+                await lease.release()
+
+    async def _fresh(self, route: Route, reference: Digest | str) -> ManifestAnswer | None:
+        """The cached manifest when no upstream request is needed: stored (by digest), or
+        tagged and checked upstream within the TTL (by tag)."""
         if isinstance(reference, Digest):
-            return await self._by_digest(route, reference)
-        return await self._by_tag(route, reference)
+            if await self.store.manifests.exists(route.local, reference):
+                return await self._cached(route, reference, HIT)
+            return None
+        local = await self._local_tag(route, reference)
+        if local is not None and await self.state.is_fresh(route.local, reference, str(local)):
+            return await self._cached(route, local, HIT)
+        return None
 
     async def close(self) -> None:
         tasks = list(self._pending.values())
@@ -119,8 +158,6 @@ class ProxyManifests:
         return ManifestAnswer(digest, await self.store.manifests.get(route.local, digest), outcome)
 
     async def _by_digest(self, route: Route, digest: Digest) -> ManifestAnswer:
-        if await self.store.manifests.exists(route.local, digest):
-            return await self._cached(route, digest, HIT)
         try:
             data, manifest = await self._fetch(route, digest, digest)
         except UpstreamNotFound:
@@ -139,8 +176,6 @@ class ProxyManifests:
 
     async def _by_tag(self, route: Route, tag: str) -> ManifestAnswer:
         local = await self._local_tag(route, tag)
-        if local is not None and await self.state.is_fresh(route.local, tag, str(local)):
-            return await self._cached(route, local, HIT)
         try:
             remote = await self._head(route, tag)
             if local is not None and remote == local:

@@ -51,6 +51,7 @@ class ProxyService:
         self.manifests = ProxyManifests(
             store,
             self.clients,
+            leases,
             self.state,
             metrics,
             self._cached,

@@ -199,3 +199,25 @@ async def test_concurrent_requests_for_a_tag_share_one_upstream_lookup(
     assert outcomes.count("miss") == 1, outcomes
     assert upstream.counting.manifest_requests(REPO, "v1") == {"GET": 0, "HEAD": 1}
     assert upstream.counting.manifest_requests(REPO, digest)["GET"] == 1
+
+
+async def test_instances_on_one_storage_and_database_look_a_tag_up_once(
+    upstream: Upstream, instances: Start, db_config: Config
+) -> None:
+    digest, data = upstream.push_image(REPO, "v1", [b"one"])
+    upstream.counting.delay(0.2)
+    config = proxy_config(db_config, upstream.url)
+    caches = [await instances(config) for _ in range(3)]
+    answers = await asyncio.gather(
+        *(cache.client.get(f"/v2/{REPO}/manifests/v1") for cache in caches for _ in range(2))
+    )
+    assert all(answer.content == data for answer in answers)
+    outcomes = sorted(answer.headers["x-modelyard-cache"] for answer in answers)
+    assert outcomes == ["coalesced"] * 5 + ["miss"], outcomes
+    assert upstream.counting.manifest_requests(REPO, "v1") == {"GET": 0, "HEAD": 1}
+    assert upstream.counting.manifest_requests(REPO, digest)["GET"] == 1
+    by_digest = await asyncio.gather(
+        *(cache.client.get(f"/v2/{REPO}/manifests/{digest}") for cache in caches)
+    )
+    assert [answer.headers["x-modelyard-cache"] for answer in by_digest] == ["hit"] * 3
+    assert upstream.counting.manifest_requests(REPO, digest)["GET"] == 1
