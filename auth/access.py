@@ -85,6 +85,9 @@ REQUIREMENTS: dict[str, dict[str, Requirement]] = {
         "DELETE": LOGGED_IN,
     },
     # webhooks see every repository's events: system administrators only
+    # the cache lists every proxied repository: system administrators only
+    "/api/v1/cache": {"GET": SYSTEM_ADMIN},
+    "/api/v1/cache/objects": {"GET": SYSTEM_ADMIN},
     "/api/v1/webhooks": {"GET": SYSTEM_ADMIN, "POST": SYSTEM_ADMIN},
     "/api/v1/webhooks/{id}": {"GET": SYSTEM_ADMIN, "PATCH": SYSTEM_ADMIN, "DELETE": SYSTEM_ADMIN},
     "/api/v1/webhooks/{id}/deliveries": {"GET": SYSTEM_ADMIN},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from registry.handlers import accounts as account_api
-from registry.handlers import base, blobs, catalog, manifests, ops, referrers, tags, uploads
+from registry.handlers import base, blobs, cache, catalog, manifests, ops, referrers, tags, uploads
 from registry.handlers import models as model_api
 from registry.handlers import token as token_api
 from registry.handlers import webhooks as webhook_api
@@ -51,6 +51,8 @@ ROUTES = [
         model_api.manifest_record,
         methods=["GET"],
     ),
+    Route("/api/v1/cache", cache.cache_summary, methods=["GET"]),
+    Route("/api/v1/cache/objects", cache.cache_objects, methods=["GET"]),
     Route("/api/v1/webhooks", webhook_api.list_webhooks, methods=["GET"]),
     Route("/api/v1/webhooks", webhook_api.create_webhook, methods=["POST"]),
     Route("/api/v1/webhooks/{id}", webhook_api.get_webhook, methods=["GET"]),

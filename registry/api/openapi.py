@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from registry.api import openapi_accounts, openapi_webhooks
+from registry.api import openapi_accounts, openapi_cache, openapi_webhooks
 from registry.api.schema import (
     COUNT,
     DATE_TIME,
@@ -415,9 +415,19 @@ _DOCUMENT: JsonSchema = {
         "Errors use the OCI distribution error body.",
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
-    "paths": {**PATHS, **openapi_webhooks.PATHS, **openapi_accounts.PATHS},
+    "paths": {
+        **PATHS,
+        **openapi_cache.PATHS,
+        **openapi_webhooks.PATHS,
+        **openapi_accounts.PATHS,
+    },
     "components": {
-        "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS, **openapi_accounts.SCHEMAS},
+        "schemas": {
+            **SCHEMAS,
+            **openapi_cache.SCHEMAS,
+            **openapi_webhooks.SCHEMAS,
+            **openapi_accounts.SCHEMAS,
+        },
         "securitySchemes": openapi_accounts.SECURITY_SCHEMES,
     },
 }

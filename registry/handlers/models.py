@@ -20,13 +20,13 @@ from auth.request import pullable
 from registry.api.openapi import document
 from registry.errors import MANIFEST_UNKNOWN, NAME_UNKNOWN, ErrorCode, RegistryError
 from registry.handlers import params
+from registry.handlers.query import invalid_query, single_parameters
 from registry.index import queries, usage
-from registry.index.filters import InvalidQuery, group_parameters, parse_bool, parse_model_query
+from registry.index.filters import InvalidQuery, parse_bool, parse_model_query
 from registry.index.versions import latest
 
 log = logging.getLogger("modelyard")
 
-QUERY_INVALID = ErrorCode("QUERY_INVALID", 400, "invalid query parameter")
 INDEX_UNAVAILABLE = ErrorCode("INDEX_UNAVAILABLE", 503, "the model index is not available")
 
 _UNREACHABLE = (
@@ -35,23 +35,6 @@ _UNREACHABLE = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InterfaceError,
 )
-
-
-def _invalid(exc: InvalidQuery) -> RegistryError:
-    return RegistryError(
-        QUERY_INVALID,
-        exc.detail(),
-        message=f"invalid query parameter {exc.parameter!r}: {exc.reason}",
-    )
-
-
-def _parameters(request: Request, allowed: frozenset[str]) -> dict[str, str]:
-    """The single-valued query parameters of an endpoint that accepts only `allowed`."""
-    try:
-        grouped = group_parameters(request.query_params.multi_items(), allowed, frozenset())
-    except InvalidQuery as exc:
-        raise _invalid(exc) from None
-    return {key: values[0] for key, values in grouped.items()}
 
 
 @asynccontextmanager
@@ -80,7 +63,7 @@ async def list_models(request: Request) -> Response:
     try:
         query = parse_model_query(request.query_params.multi_items())
     except InvalidQuery as exc:
-        raise _invalid(exc) from None
+        raise invalid_query(exc) from None
     allowed = await pullable(request)
     if allowed is not None:
         query = dataclasses.replace(query, namespaces=allowed[0], repositories=allowed[1])
@@ -100,7 +83,7 @@ async def _versions(pool: Any, name: str) -> tuple[bool, list[Any]]:
 async def list_versions(request: Request) -> Response:
     """`GET /api/v1/repositories/{name}/versions`: tags by semantic version, then push time."""
     name = params.repository(request)
-    _parameters(request, frozenset())
+    single_parameters(request, frozenset())
     async with index_pool(request) as pool:
         stale, versions = await _versions(pool, name)
     return JSONResponse(
@@ -115,11 +98,11 @@ async def list_versions(request: Request) -> Response:
 async def latest_version(request: Request) -> Response:
     """`GET /api/v1/repositories/{name}/versions/latest`: the highest semantic version."""
     name = params.repository(request)
-    given = _parameters(request, frozenset({"prerelease"}))
+    given = single_parameters(request, frozenset({"prerelease"}))
     try:
         prerelease = parse_bool("prerelease", given.get("prerelease", "false"))
     except InvalidQuery as exc:
-        raise _invalid(exc) from None
+        raise invalid_query(exc) from None
     async with index_pool(request) as pool:
         _, versions = await _versions(pool, name)
     found = latest(versions, prerelease)
@@ -135,7 +118,7 @@ async def manifest_record(request: Request) -> Response:
     """`GET /api/v1/repositories/{name}/manifests/{digest}`: the full record."""
     name = params.repository(request)
     digest = params.digest(request.path_params["digest"])
-    _parameters(request, frozenset())
+    single_parameters(request, frozenset())
     async with index_pool(request) as pool:
         record = await queries.manifest_record(pool, name, str(digest))
     if record is None:
@@ -146,7 +129,7 @@ async def manifest_record(request: Request) -> Response:
 async def repository_usage(request: Request) -> Response:
     """`GET /api/v1/repositories/{name}/usage`: pulls, pushes and errors, per manifest too."""
     name = params.repository(request)
-    _parameters(request, frozenset())
+    single_parameters(request, frozenset())
     async with index_pool(request) as pool:
         found = await usage.repository_usage(pool, name)
     if found is None:

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from registry.errors import ErrorCode, RegistryError
-from registry.handlers.models import QUERY_INVALID, index_pool
-from registry.index import webhooks
-from registry.index.filters import InvalidQuery, group_parameters
+from registry.handlers.models import index_pool
+from registry.handlers.query import invalid_query, single_parameters
+from registry.index import paging, webhooks
+from registry.index.filters import InvalidQuery
 
 WEBHOOK_INVALID = ErrorCode("WEBHOOK_INVALID", 400, "invalid webhook definition")
 WEBHOOK_UNKNOWN = ErrorCode("WEBHOOK_UNKNOWN", 404, "webhook unknown to registry")
@@ -22,25 +23,16 @@ _LIST = frozenset({"limit", "cursor"})
 _DELIVERIES = frozenset({"limit", "cursor", "status"})
 
 
-def _invalid_query(exc: InvalidQuery) -> RegistryError:
-    return RegistryError(
-        QUERY_INVALID,
-        exc.detail(),
-        message=f"invalid query parameter {exc.parameter!r}: {exc.reason}",
-    )
-
-
 def _query(request: Request, allowed: frozenset[str]) -> dict[str, str]:
     """The single-valued query parameters of an endpoint that accepts only `allowed`."""
+    found = single_parameters(request, allowed)
     try:
-        grouped = group_parameters(request.query_params.multi_items(), allowed, frozenset())
-        found = {key: values[0] for key, values in grouped.items()}
         if "limit" in found:
-            webhooks.page_limit(found["limit"])
+            paging.page_limit(found["limit"])
         if found.get("status", "pending") not in webhooks.STATUSES:
             raise InvalidQuery("status", found["status"], "one of " + ", ".join(webhooks.STATUSES))
     except InvalidQuery as exc:
-        raise _invalid_query(exc) from None
+        raise invalid_query(exc) from None
     return found
 
 
@@ -94,10 +86,10 @@ async def list_webhooks(request: Request) -> Response:
     async with index_pool(request) as pool:
         try:
             page = await webhooks.list_webhooks(
-                pool, webhooks.page_limit(given.get("limit")), given.get("cursor") or None
+                pool, paging.page_limit(given.get("limit")), given.get("cursor") or None
             )
         except InvalidQuery as exc:
-            raise _invalid_query(exc) from None
+            raise invalid_query(exc) from None
     return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
@@ -149,10 +141,10 @@ async def list_deliveries(request: Request) -> Response:
             page = await webhooks.list_deliveries(
                 pool,
                 webhook_id,
-                webhooks.page_limit(given.get("limit")),
+                paging.page_limit(given.get("limit")),
                 given.get("cursor") or None,
                 given.get("status"),
             )
         except InvalidQuery as exc:
-            raise _invalid_query(exc) from None
+            raise invalid_query(exc) from None
     return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})

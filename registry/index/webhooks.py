@@ -14,9 +14,6 @@ create call, and never again.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -25,7 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from registry.index.events import ACTIONS
-from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT, InvalidQuery
+from registry.index.filters import InvalidQuery
+from registry.index.paging import Page, decode_cursor, encode_cursor
 from registry.index.queries import like_pattern
 
 MAX_URL = 2048
@@ -223,44 +221,12 @@ async def delete(pool: Any, webhook_id: uuid.UUID) -> bool:
     return bool(found)
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def decode_cursor(text: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (binascii.Error, ValueError, TypeError):
-        raise InvalidQuery("cursor", text, "not a cursor of this API") from None
-    if not isinstance(values, list) or len(values) != 2:
-        raise InvalidQuery("cursor", text, "not a cursor of this API")
-    return values
-
-
-def page_limit(text: str | None) -> int:
-    if text is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(text)
-    except ValueError:
-        raise InvalidQuery("limit", text, "not an integer") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQuery("limit", text, f"must be between 1 and {MAX_LIMIT}")
-    return limit
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
 async def list_webhooks(pool: Any, limit: int, cursor: str | None) -> Page:
     """Webhooks, newest first, one page per keyset cursor."""
     args: list[Any] = [limit + 1]
     where = "true"
     if cursor is not None:
-        created, ident = decode_cursor(cursor)
+        created, ident = decode_cursor(cursor, 2)
         try:
             args += [datetime.fromisoformat(created), uuid.UUID(ident)]
         except (TypeError, ValueError):
@@ -303,7 +269,7 @@ async def list_deliveries(
     args: list[Any] = [webhook_id, limit + 1, status]
     where = "d.webhook_id = $1 AND ($3::text IS NULL OR d.status = $3::text)"
     if cursor is not None:
-        kind, last = decode_cursor(cursor)
+        kind, last = decode_cursor(cursor, 2)
         if (
             kind != "delivery"
             or not isinstance(last, int)

@@ -217,7 +217,9 @@ class ProxyBlobs:
         blobs = self.store.blobs
         if await blobs.is_linked(route.local, digest):
             return True
-        if not await self._exists(digest):
+        try:
+            size = await blobs.size(digest)
+        except BlobUnknown:
             return False
         client = self.clients[route.upstream.name]
         path = f"/v2/{route.remote}/blobs/{digest}"
@@ -229,6 +231,7 @@ class ProxyBlobs:
         except UpstreamUnavailable as exc:
             raise RegistryError(UPSTREAM_UNAVAILABLE, {"reason": exc.reason}) from None
         await blobs.link(route.local, digest)
+        await self.state.cached(route, str(digest), BLOB, size)
         return True
 
     def _start(self, route: Route, digest: Digest, lease: Lease) -> BlobFlight:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.routing import Match, Route
 
-from auth.access import LOGIN, OPEN, REPOSITORY, REQUIREMENTS, requirement
+from auth.access import ADMIN, LOGIN, OPEN, REPOSITORY, REQUIREMENTS, requirement
 from auth.middleware import AuthMiddleware
 from registry.routes import ROUTES
 
@@ -29,6 +29,9 @@ def test_every_route_and_method_has_an_explicit_requirement() -> None:
         ("/v2/{name:path}/referrers/{digest}", "GET", REPOSITORY, {"pull"}),
         ("/token", "POST", OPEN, set()),
         ("/api/v1/users", "POST", LOGIN, set()),
+        ("/api/v1/cache", "GET", ADMIN, set()),
+        ("/api/v1/cache/objects", "GET", ADMIN, set()),
+        ("/api/v1/webhooks/{id}", "PATCH", ADMIN, set()),
         ("/api/v1/some-future-route", "GET", LOGIN, set()),
     ],
 )

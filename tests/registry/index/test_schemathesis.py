@@ -41,6 +41,8 @@ OPERATIONS = {
     "GET /api/v1/repositories/{name}/versions/latest",
     "GET /api/v1/repositories/{name}/manifests/{digest}",
     "GET /api/v1/openapi.json",
+    "GET /api/v1/cache",
+    "GET /api/v1/cache/objects",
     "GET /api/v1/webhooks",
     "POST /api/v1/webhooks",
     "GET /api/v1/webhooks/{id}",
