@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from registry.index.filters import DEFAULT_LIMIT, MAX_LIMIT, InvalidQuery
+from registry.index.filters import DEFAULT_LIMIT, InvalidQuery, parse_limit
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,17 @@ def decode_cursor(text: str, length: int) -> list[Any]:
 
 def page_limit(text: str | None) -> int:
     """The page size a `limit` parameter asks for (the default when it is absent)."""
-    if text is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(text)
-    except ValueError:
-        raise InvalidQuery("limit", text, "not an integer") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQuery("limit", text, f"must be between 1 and {MAX_LIMIT}")
-    return limit
+    return DEFAULT_LIMIT if text is None else parse_limit(text)
+
+
+def page_of(
+    rows: list[Any],
+    limit: int,
+    item: Callable[[Any], dict[str, Any]],
+    sort_key: Callable[[Any], list[Any]],
+) -> Page:
+    """The page of rows fetched with `LIMIT limit + 1`: the extra row, when there is one,
+    says that more follow, and the last row's `sort_key` becomes the cursor."""
+    shown = rows[:limit]
+    next_cursor = encode_cursor(sort_key(shown[-1])) if len(rows) > limit else None
+    return Page([item(row) for row in shown], next_cursor)

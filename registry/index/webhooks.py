@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from registry.index.events import ACTIONS
 from registry.index.filters import InvalidQuery
-from registry.index.paging import Page, decode_cursor, encode_cursor
+from registry.index.paging import Page, decode_cursor, page_of
 from registry.index.queries import like_pattern
 
 MAX_URL = 2048
@@ -237,12 +237,9 @@ async def list_webhooks(pool: Any, limit: int, cursor: str | None) -> Page:
         " ORDER BY created_at DESC, id DESC LIMIT $1::int",
         *args,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if more:
-        next_cursor = encode_cursor([rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])])
-    return Page([_webhook(row) for row in rows], next_cursor)
+    return page_of(
+        rows, limit, _webhook, lambda row: [row["created_at"].isoformat(), str(row["id"])]
+    )
 
 
 def _delivery(row: Any) -> dict[str, Any]:
@@ -286,7 +283,4 @@ async def list_deliveries(
         f" WHERE {where} ORDER BY d.id DESC LIMIT $2::int",
         *args,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(["delivery", rows[-1]["id"]]) if more else None
-    return Page([_delivery(row) for row in rows], next_cursor)
+    return page_of(rows, limit, _delivery, lambda row: ["delivery", row["id"]])

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from registry.index.filters import InvalidQuery
-from registry.index.paging import Page, decode_cursor, encode_cursor
+from registry.index.paging import Page, decode_cursor, page_of
 
 KINDS = ("blob", "manifest")
 ORDERS = ("recent", "idle")
@@ -125,12 +125,9 @@ async def objects(pool: Any, query: ObjectQuery, limit: int, cursor: str | None)
         " LIMIT $1::int",
         *args,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            [last["last_access_at"].isoformat(), last["repository"], last["digest"]]
-        )
-    return Page([_object(row) for row in rows], next_cursor)
+    return page_of(
+        rows,
+        limit,
+        _object,
+        lambda row: [row["last_access_at"].isoformat(), row["repository"], row["digest"]],
+    )
