@@ -15,10 +15,14 @@ without `pathsend` (uvicorn) read through Python either way.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from anyio import to_thread
 from starlette.responses import FileResponse
 from starlette.types import Receive, Scope, Send
+
+from storage.errors import BlobUnknown
 
 PATHSEND = "http.response.pathsend"
 #: bytes read and sent per body message on the buffered way
@@ -59,6 +63,11 @@ class BlobFileResponse(FileResponse):
         self._slots = slots
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            self.stat_result = await to_thread.run_sync(os.stat, self.path)
+        except FileNotFoundError:  # removed since it was looked up (garbage collection)
+            raise BlobUnknown(self.path) from None
+        self.set_stat_headers(self.stat_result)
         if PATHSEND not in scope.get("extensions", {}) or not self._slots.take():
             await super().__call__(scope, receive, send)
             return

@@ -31,6 +31,7 @@ class ManifestStore:
         await self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
 
     async def delete(self, name: str, digest: Digest) -> None:
+        self.blobs.forget(name, digest)
         if not await self.exists(name, digest):
             raise ManifestUnknown(digest)
         await self.driver.delete(paths.revision_link(name, digest).removesuffix("/link"))

@@ -34,7 +34,7 @@ async def get_blob(request: Request) -> Response:
     blobs = params.store(request).blobs
     proxied = params.proxied(request, name)
     try:
-        size = await blobs.size_in(name, digest)
+        size = await blobs.readable_size(name, digest)
         outcome = proxied[0].blobs.hit(proxied[1], digest) if proxied else None
     except BlobUnknown:
         if proxied is None:

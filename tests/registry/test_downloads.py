@@ -9,6 +9,7 @@ import pytest
 from starlette.types import Message, Scope
 
 from registry.downloads import CHUNK_SIZE, PATHSEND, BlobFileResponse, DownloadSlots
+from storage.errors import BlobUnknown
 
 pytestmark = pytest.mark.anyio
 
@@ -114,4 +115,14 @@ async def test_the_slot_is_given_back_when_the_client_goes(blob: tuple[Path, byt
 
     with pytest.raises(OSError, match="connection reset"):
         await _response(path, slots)(_scope(True), _receive, broken)
+    assert slots.active == 0
+
+
+async def test_a_file_removed_since_the_lookup_is_blob_unknown(blob: tuple[Path, bytes]) -> None:
+    path, _ = blob
+    slots = DownloadSlots(1)
+    response = _response(path, slots)
+    path.unlink()
+    with pytest.raises(BlobUnknown):
+        await _send_through(response, _scope(True), slots)
     assert slots.active == 0

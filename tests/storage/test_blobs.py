@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from registry.digest import Digest
 from storage import paths
+from storage.blobs import BlobStore
 from storage.driver import StorageDriver
 from storage.errors import BlobUnknown, DigestMismatch, InvalidOffset, PathNotFound
 from storage.layout import RegistryStore
@@ -169,3 +171,50 @@ async def test_local_path_and_redirect(
         assert local is None
     url = await store.blobs.redirect_url(digest, "GET")
     assert (url is not None) == redirects
+
+
+async def test_readable_size_is_cached_until_the_ttl_or_an_unlink(
+    driver: StorageDriver,
+) -> None:
+    blobs = BlobStore(driver, descriptor_ttl=0.2)
+    data = b"a layer read often"
+    digest = Digest.of(data)
+    await blobs.put(data, digest)
+    await blobs.link("team/a", digest)
+    await blobs.link("team/b", digest)
+    assert await blobs.readable_size("team/a", digest) == len(data)
+    assert await blobs.readable_size("team/b", digest) == len(data)
+    # another process removes team/a's link: this one answers from its cache until the ttl
+    await driver.delete(paths.layer_link("team/a", digest).removesuffix("/link"))
+    assert await blobs.readable_size("team/a", digest) == len(data)
+    with pytest.raises(BlobUnknown):
+        await blobs.size_in("team/a", digest)
+    await anyio.sleep(0.25)
+    with pytest.raises(BlobUnknown):
+        await blobs.readable_size("team/a", digest)
+    # an unlink through this store is seen at once
+    await blobs.unlink("team/b", digest)
+    with pytest.raises(BlobUnknown):
+        await blobs.readable_size("team/b", digest)
+
+
+async def test_a_deleted_manifest_is_forgotten_at_once(store: RegistryStore) -> None:
+    data = b'{"schemaVersion": 2}'
+    digest = Digest.of(data)
+    await store.manifests.put("team/a", data, digest)
+    assert await store.blobs.readable_size("team/a", digest) == len(data)
+    await store.manifests.delete("team/a", digest)
+    with pytest.raises(BlobUnknown):
+        await store.blobs.readable_size("team/a", digest)
+
+
+async def test_no_ttl_caches_nothing(driver: StorageDriver) -> None:
+    blobs = BlobStore(driver, descriptor_ttl=0)
+    data = b"x"
+    digest = Digest.of(data)
+    await blobs.put(data, digest)
+    await blobs.link("team/a", digest)
+    assert await blobs.readable_size("team/a", digest) == 1
+    await driver.delete(paths.layer_link("team/a", digest).removesuffix("/link"))
+    with pytest.raises(BlobUnknown):
+        await blobs.readable_size("team/a", digest)
