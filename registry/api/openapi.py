@@ -19,6 +19,7 @@ from registry.api.schema import (
     error,
     json_body,
     nullable,
+    page,
     query,
     ref,
 )
@@ -166,14 +167,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         "The OCI distribution error body.",
     ),
     "ModelSummary": closed_object(SUMMARY, "One indexed manifest, as lists show it."),
-    "ModelPage": closed_object(
-        {
-            "items": {"type": "array", "items": ref("ModelSummary")},
-            "next_cursor": nullable(
-                "string", description="Pass as `cursor` for the next page; null on the last."
-            ),
-        }
-    ),
+    "ModelPage": page("ModelSummary"),
     "Version": closed_object(
         {
             "tag": {"type": "string"},

@@ -11,6 +11,7 @@ from registry.api.schema import (
     error,
     json_body,
     nullable,
+    page,
     query,
     ref,
 )
@@ -66,12 +67,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         },
         "A blob or manifest fetched from an upstream into storage.",
     ),
-    "CachedObjectPage": closed_object(
-        {
-            "items": {"type": "array", "items": ref("CachedObject")},
-            "next_cursor": nullable("string"),
-        }
-    ),
+    "CachedObjectPage": page("CachedObject"),
 }
 
 PATHS: dict[str, JsonSchema] = {

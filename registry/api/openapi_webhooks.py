@@ -11,6 +11,7 @@ from registry.api.schema import (
     error,
     json_body,
     nullable,
+    page,
     query,
     ref,
 )
@@ -86,12 +87,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         "minProperties": 1,
         "additionalProperties": False,
     },
-    "WebhookPage": closed_object(
-        {
-            "items": {"type": "array", "items": ref("Webhook")},
-            "next_cursor": nullable("string"),
-        }
-    ),
+    "WebhookPage": page("Webhook"),
     "Delivery": closed_object(
         {
             "id": {"type": "integer", "minimum": 1},
@@ -116,12 +112,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         },
         "One event sent (or to be sent) to one webhook.",
     ),
-    "DeliveryPage": closed_object(
-        {
-            "items": {"type": "array", "items": ref("Delivery")},
-            "next_cursor": nullable("string"),
-        }
-    ),
+    "DeliveryPage": page("Delivery"),
 }
 
 WEBHOOK_ID: JsonSchema = {

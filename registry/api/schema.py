@@ -47,6 +47,18 @@ def json_body(schema: JsonSchema, description: str) -> JsonSchema:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def page(item: str) -> JsonSchema:
+    """One page of a keyset-paged list of `item` objects."""
+    return closed_object(
+        {
+            "items": {"type": "array", "items": ref(item)},
+            "next_cursor": nullable(
+                "string", description="Pass as `cursor` for the next page; null on the last."
+            ),
+        }
+    )
+
+
 def error(description: str) -> JsonSchema:
     return json_body(ref("Error"), description)
 
