@@ -116,7 +116,7 @@ class ProxyManifests:
         key = f"manifest:{route.upstream.name}:{route.local}:{reference}"
         waited = False
         while True:
-            answer = await self._fresh(route, reference)
+            answer, _ = await self._fresh(route, reference)
             if answer is not None:
                 return dataclasses.replace(answer, outcome=COALESCED) if waited else answer
             lease = await self.leases.take(key)
@@ -125,26 +125,29 @@ class ProxyManifests:
                 await self.leases.wait(key)
                 continue
             try:
-                answer = await self._fresh(route, reference)  # stored as the lease was freed
+                answer, local = await self._fresh(route, reference)  # stored as it was freed
                 if answer is not None:
                     return dataclasses.replace(answer, outcome=COALESCED)
                 if isinstance(reference, Digest):
                     return await self._by_digest(route, reference)
-                return await self._by_tag(route, reference)
+                return await self._by_tag(route, reference, local)
             finally:
                 await lease.release()
 
-    async def _fresh(self, route: Route, reference: Digest | str) -> ManifestAnswer | None:
+    async def _fresh(
+        self, route: Route, reference: Digest | str
+    ) -> tuple[ManifestAnswer | None, Digest | None]:
         """The cached manifest when no upstream request is needed: stored (by digest), or
-        tagged and checked upstream within the TTL (by tag)."""
+        tagged and checked upstream within the TTL (by tag); and the digest the tag points
+        at here, if it does (None for a digest)."""
         if isinstance(reference, Digest):
             if await self.store.manifests.exists(route.local, reference):
-                return await self._cached(route, reference, HIT)
-            return None
+                return await self._cached(route, reference, HIT), None
+            return None, None
         local = await self._local_tag(route, reference)
         if local is not None and await self.state.is_fresh(route.local, reference, str(local)):
-            return await self._cached(route, local, HIT)
-        return None
+            return await self._cached(route, local, HIT), local
+        return None, local
 
     async def close(self) -> None:
         tasks = list(self._pending.values())
@@ -174,8 +177,8 @@ class ProxyManifests:
             return None
         return digest if await self.store.manifests.exists(route.local, digest) else None
 
-    async def _by_tag(self, route: Route, tag: str) -> ManifestAnswer:
-        local = await self._local_tag(route, tag)
+    async def _by_tag(self, route: Route, tag: str, local: Digest | None) -> ManifestAnswer:
+        """Revalidate or fetch `tag`, whose cached copy (if any) is manifest `local`."""
         try:
             remote = await self._head(route, tag)
             if local is not None and remote == local:
