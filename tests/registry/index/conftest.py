@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -26,17 +27,30 @@ async def index_config(anyio_backend: str, database_url: str) -> AsyncIterator[C
     await drop_schema(database_url, schema)
 
 
+@asynccontextmanager
+async def _running(config: Config, root: Path) -> AsyncIterator[Starlette]:
+    """An app over the filesystem `root`, its lifespan run."""
+    app = create_app(config, FilesystemDriver(root))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@asynccontextmanager
+async def _client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+        yield client
+
+
 @pytest.fixture
 async def indexed_app(index_config: Config, tmp_path: Path) -> AsyncIterator[Starlette]:
-    app = create_app(index_config, FilesystemDriver(tmp_path / "root"))
-    async with app.router.lifespan_context(app):
+    async with _running(index_config, tmp_path / "root") as app:
         yield app
 
 
 @pytest.fixture
 async def indexed_client(indexed_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=indexed_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+    async with _client(indexed_app) as client:
         yield client
 
 
@@ -69,15 +83,13 @@ async def events_app(
 ) -> AsyncIterator[Starlette]:
     """An indexed app whose delivery worker polls and retries quickly."""
     config = dataclasses.replace(index_config, events=events_config)
-    app = create_app(config, FilesystemDriver(tmp_path / "root"))
-    async with app.router.lifespan_context(app):
+    async with _running(config, tmp_path / "root") as app:
         yield app
 
 
 @pytest.fixture
 async def events_client(events_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=events_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+    async with _client(events_app) as client:
         yield client
 
 
