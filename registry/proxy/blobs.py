@@ -23,6 +23,7 @@ import httpx
 from anyio import to_thread
 from starlette.responses import Response, StreamingResponse
 
+from registry.background import cancel_all
 from registry.digest import Digest, Hasher
 from registry.errors import BLOB_UNKNOWN, UNKNOWN, RegistryError
 from registry.handlers.ranges import parse_range
@@ -488,9 +489,4 @@ class ProxyBlobs:
         await self.store.uploads.cancel(route.local, upload_id)
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(self._tasks)

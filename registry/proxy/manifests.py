@@ -15,12 +15,12 @@ instances wait for it, then read what it stored. An upstream that counts manifes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from registry.background import cancel_all
 from registry.digest import Digest, InvalidDigest
 from registry.errors import MANIFEST_UNKNOWN, RegistryError
 from registry.manifest import (
@@ -150,12 +150,7 @@ class ProxyManifests:
         return None, local
 
     async def close(self) -> None:
-        tasks = list(self._pending.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(self._pending.values())
 
     async def _cached(self, route: Route, digest: Digest, outcome: str) -> ManifestAnswer:
         return ManifestAnswer(digest, await self.store.manifests.get(route.local, digest), outcome)

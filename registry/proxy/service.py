@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from registry.background import cancel_all
 from registry.config import Config
 from registry.digest import Digest
 from registry.errors import UNSUPPORTED, RegistryError
@@ -110,12 +111,7 @@ class ProxyService:
         self.state.start()
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_all(self._tasks)
         await self.manifests.close()
         await self.blobs.close()
         await self.peers.close()

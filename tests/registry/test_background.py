@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from registry.background import Background
+from registry.background import Background, cancel_all
 
 pytestmark = pytest.mark.anyio
 
@@ -32,3 +32,17 @@ async def test_runs_once_and_stops() -> None:
     assert runs == [1]
     assert not background.running
     assert not await background.stop()
+
+
+async def test_cancel_all_ends_every_task_whatever_it_raises() -> None:
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+    async def failing() -> None:
+        raise RuntimeError("boom")
+
+    tasks = [asyncio.create_task(forever()), asyncio.create_task(failing())]
+    await asyncio.sleep(0)
+    await cancel_all(tasks)
+    assert all(task.done() for task in tasks)
+    assert tasks[0].cancelled()
